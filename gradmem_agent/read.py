@@ -1,0 +1,136 @@
+"""GradMem READ: memory blocks as a soft prompt before the chat-templated text.
+
+Layout, the same in training and in the product: [M_1; ...; M_n; chat template(messages)], blocks oldest
+first at positions 0..n*m-1, then the prompt tokens. The original text of the blocks is not in the input.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from threading import Thread
+
+import torch
+
+from .backbone import Backbone
+from .memory import Memory
+
+ROLES = ("system", "user", "assistant", "tool")
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0
+    repetition_penalty: float = 1.0
+    seed: int | None = None
+
+    def generate_kwargs(self) -> dict:
+        kwargs: dict = {"max_new_tokens": self.max_new_tokens, "repetition_penalty": self.repetition_penalty}
+        if self.temperature > 0:
+            kwargs.update(do_sample=True, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k or None)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return kwargs
+
+
+def check_messages(messages: Sequence[dict]) -> list[dict[str, str]]:
+    if not messages:
+        raise ValueError("messages is empty: pass at least one {'role': ..., 'content': ...}")
+    clean = []
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, dict) or "role" not in msg or "content" not in msg:
+            raise ValueError(f"message {i} must be a dict with 'role' and 'content', got {msg!r:.80}")
+        if msg["role"] not in ROLES:
+            raise ValueError(f"message {i} has unknown role {msg['role']!r}; expected one of {ROLES}")
+        if not isinstance(msg["content"], str):
+            raise TypeError(f"message {i} content must be str, got {type(msg['content']).__name__}")
+        clean.append({"role": msg["role"], "content": msg["content"]})
+    return clean
+
+
+def stack_memory(memory: Memory | Sequence[Memory] | torch.Tensor | None, hidden: int) -> torch.Tensor:
+    """Concatenate blocks (oldest first) into one [n*m, d] fp32 tensor ([0, d] for none)."""
+    if memory is None:
+        return torch.zeros(0, hidden)
+    if isinstance(memory, torch.Tensor):
+        blocks = [memory]
+    elif isinstance(memory, Memory):
+        blocks = [memory.vectors]
+    else:
+        blocks = [m.vectors if isinstance(m, Memory) else m for m in memory]
+    if not blocks:
+        return torch.zeros(0, hidden)
+    for b in blocks:
+        if b.dim() != 2 or b.shape[1] != hidden:
+            raise ValueError(f"memory block of shape {tuple(b.shape)} does not fit hidden size {hidden}")
+    return torch.cat([b.detach().float().cpu() for b in blocks], dim=0)
+
+
+def prompt_ids(tokenizer, messages: Sequence[dict], add_generation_prompt: bool = True) -> list[int]:
+    ids = tokenizer.apply_chat_template(
+        list(messages), add_generation_prompt=add_generation_prompt, tokenize=True, return_dict=False
+    )
+    if isinstance(ids, dict) or hasattr(ids, "input_ids"):
+        ids = ids["input_ids"]
+    return list(ids)
+
+
+def read_inputs(backbone: Backbone, memory: torch.Tensor, ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """inputs_embeds [1, n*m + T, d] and attention_mask [1, n*m + T]."""
+    device = backbone.device
+    tokens = torch.tensor([list(ids)], dtype=torch.long, device=device)
+    parts = [backbone.project(memory.to(device)).unsqueeze(0)] if memory.shape[0] else []
+    embeds = torch.cat([*parts, backbone.embed(tokens)], dim=1)
+    return embeds, torch.ones(embeds.shape[:2], dtype=torch.long, device=device)
+
+
+@torch.no_grad()
+def generate_ids(backbone: Backbone, embeds, attention, sampling: SamplingConfig, streamer=None, **extra) -> list[int]:
+    if sampling.seed is not None:
+        torch.manual_seed(sampling.seed)
+    out = backbone.model.generate(
+        inputs_embeds=embeds, attention_mask=attention, streamer=streamer,
+        pad_token_id=backbone.model.generation_config.pad_token_id or backbone.model.config.eos_token_id,
+        **sampling.generate_kwargs(), **extra,
+    )
+    return out[0].tolist()
+
+
+@torch.no_grad()
+def greedy_ids(backbone: Backbone, embeds: torch.Tensor, attention: torch.Tensor, max_new_tokens: int) -> list[int]:
+    """Plain greedy decoding that does not stop at end-of-turn tokens (for reconstruction)."""
+    # transformers 5.2x renamed `past_key_values` to `cache`; accept both.
+    name = "cache" if "cache" in inspect.signature(backbone.model.forward).parameters else "past_key_values"
+    out = backbone.model(inputs_embeds=embeds, attention_mask=attention, use_cache=True)
+    ids: list[int] = []
+    for _ in range(max_new_tokens):
+        token = out.logits[:, -1].argmax(-1, keepdim=True)
+        ids.append(int(token))
+        attention = torch.cat([attention, attention.new_ones(1, 1)], dim=1)
+        out = backbone.model(input_ids=token, attention_mask=attention, use_cache=True, **{name: getattr(out, name)})
+    return ids
+
+
+def stream_text(backbone: Backbone, tokenizer, embeds, attention, sampling: SamplingConfig, **extra) -> Iterator[str]:
+    from transformers import TextIteratorStreamer
+
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=False, skip_special_tokens=True)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            generate_ids(backbone, embeds, attention, sampling, streamer=streamer, **extra)
+        except BaseException as exc:  # surfaced in the consumer's thread below
+            errors.append(exc)
+            streamer.end()
+
+    thread = Thread(target=run, daemon=True)
+    thread.start()
+    yield from (piece for piece in streamer if piece)
+    thread.join()
+    if errors:
+        raise errors[0]

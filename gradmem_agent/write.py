@@ -1,0 +1,167 @@
+"""GradMem WRITE: fit memory vectors to a text by gradient descent on its reconstruction loss.
+
+Every sample has its own memory [m, d]; one `autograd.grad` over the summed per-sample losses gives all
+per-sample gradients at once, since samples never interact. Model weights are never touched.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from .backbone import Backbone
+from .memory import WriteStats
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass(frozen=True)
+class WriteConfig:
+    """Inner-loop settings. Frozen model: Adam lr 0.3 for ~100 steps; trained adapter: SGD, K <= 5."""
+
+    memory_tokens: int = 16
+    steps: int = 100
+    lr: float = 0.3
+    optimizer: str = "adam"
+    target_accuracy: float | None = 1.0
+    batch_size: int = 32
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.memory_tokens < 1:
+            raise ValueError(f"memory_tokens must be >= 1, got {self.memory_tokens}")
+        if self.steps < 0:
+            raise ValueError(f"steps must be >= 0, got {self.steps}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+def write_batch(
+    backbone: Backbone,
+    m0: torch.Tensor,
+    input_ids: torch.Tensor,
+    mask: torch.Tensor,
+    config: WriteConfig,
+    progress: ProgressFn | None = None,
+) -> list[tuple[torch.Tensor, WriteStats]]:
+    """Write B right-padded texts [B, T] into B memories; returns (vectors [m, d] fp32 CPU, stats) each.
+
+    Each sample stops on its own once its teacher-forced accuracy reaches the target; finished samples leave
+    the batch so the rest runs on fewer rows. The best memory seen (accuracy, then loss) is returned.
+    """
+    start = time.perf_counter()
+    batch = input_ids.shape[0]
+    lengths = mask.sum(1)
+    memory = m0.detach().float().to(backbone.device).expand(batch, -1, -1).clone()
+    exp_avg = torch.zeros_like(memory) if config.optimizer == "adam" else None
+    exp_avg_sq = torch.zeros_like(memory) if config.optimizer == "adam" else None
+    best = memory.clone()
+    best_acc = torch.full((batch,), -1.0)
+    best_loss = torch.full((batch,), math.inf)
+    history: list[list[dict[str, float]]] = [[] for _ in range(batch)]
+    stopped = ["steps"] * batch
+    active = torch.arange(batch, device=memory.device)
+
+    for step in range(config.steps + 1):
+        rows = active
+        width = int(lengths[rows].max())
+        ids, msk = input_ids[rows, :width], mask[rows, :width]
+        needs_grad = step < config.steps
+        current = memory[rows].requires_grad_(needs_grad)
+        with torch.set_grad_enabled(needs_grad):
+            loss, correct, count = backbone.reconstruction(current, ids, msk)
+            finite = torch.isfinite(loss)
+            if needs_grad:
+                (grad,) = torch.autograd.grad(torch.where(finite, loss, 0.0).sum(), current)
+        acc = (correct.float() / count.clamp(min=1)).cpu()
+        loss_cpu, finite_cpu = loss.detach().float().cpu(), finite.cpu()
+
+        keep = []
+        for j, row in enumerate(rows.tolist()):
+            history[row].append({"loss": float(loss_cpu[j]), "token_accuracy": float(acc[j])})
+            if finite_cpu[j] and (acc[j] > best_acc[row] or (acc[j] == best_acc[row] and loss_cpu[j] < best_loss[row])):
+                best_acc[row], best_loss[row] = acc[j], loss_cpu[j]
+                best[row] = current[j].detach()
+            if not finite_cpu[j]:
+                stopped[row] = "nonfinite"
+            elif config.target_accuracy is not None and acc[j] >= config.target_accuracy:
+                stopped[row] = "target"
+            elif needs_grad:
+                keep.append(j)
+        if progress is not None:
+            progress(step, config.steps)
+        if not keep:
+            break
+        keep_t = torch.tensor(keep, device=memory.device)
+        rows, grad = rows[keep_t], grad[keep_t]
+        memory[rows] = _update(memory[rows], grad, exp_avg, exp_avg_sq, rows, step + 1, config)
+        active = rows
+
+    seconds = time.perf_counter() - start
+    results = []
+    for row in range(batch):
+        steps_done = len(history[row]) - 1
+        stats = WriteStats(
+            token_accuracy=float(max(best_acc[row], 0.0)),
+            loss=float(best_loss[row]),
+            steps=steps_done,
+            seconds=seconds,
+            tokens=int(lengths[row]),
+            stopped=stopped[row],
+            history=history[row],
+        )
+        results.append((best[row].detach().cpu(), stats))
+    return results
+
+
+def _update(memory, grad, exp_avg, exp_avg_sq, rows, t: int, config: WriteConfig) -> torch.Tensor:
+    if config.optimizer == "sgd":
+        return memory - config.lr * grad
+    beta1, beta2 = config.betas
+    exp_avg[rows] = m = beta1 * exp_avg[rows] + (1 - beta1) * grad
+    exp_avg_sq[rows] = v = beta2 * exp_avg_sq[rows] + (1 - beta2) * grad * grad
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    return memory - config.lr * m_hat / (v_hat.sqrt() + config.eps)
+
+
+def unrolled_write(
+    backbone: Backbone,
+    m0: torch.Tensor,
+    input_ids: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    steps: int,
+    lr: float,
+    second_order: bool | int = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """K plain SGD steps from M0 that stay differentiable, for meta-training.
+
+    second_order: True keeps the graph through every inner gradient (create_graph), False treats inner
+    gradients as constants (first order), an int k keeps second order only for the last k steps.
+    Returns (M_K [B, m, d], reconstruction loss of the last step [B]).
+    """
+    batch = input_ids.shape[0]
+    memory = m0.float().unsqueeze(0).expand(batch, -1, -1)
+    if not memory.requires_grad:
+        memory = memory.clone().requires_grad_(True)
+    loss = memory.new_zeros(batch)
+    for k in range(steps):
+        keep = second_order is True or (second_order is not False and k >= steps - int(second_order))
+        with torch.enable_grad():
+            loss, _, _ = backbone.reconstruction(memory, input_ids, mask)
+            (grad,) = torch.autograd.grad(loss.sum(), memory, create_graph=keep)
+        memory = memory - lr * (grad if keep else grad.detach())
+    return memory, loss

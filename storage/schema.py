@@ -1,0 +1,164 @@
+"""Tables (SQLAlchemy typed ORM) and the schema-version check run on first use."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Connection,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    inspect,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from .errors import StorageError
+from .validation import MAX_OWNER_LENGTH, MAX_ROLE_LENGTH, MAX_SESSION_ID_LENGTH
+
+SCHEMA_VERSION = 1
+
+# Advisory-lock key ("grad" in ASCII); it only has to be the same in every process creating the tables.
+_PG_SCHEMA_LOCK_KEY = 0x67726164
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
+_ID = BigInteger().with_variant(Integer, "sqlite")
+_SESSION_ID = String(MAX_SESSION_ID_LENGTH)
+_NULLABLE_JSON = JSON(none_as_null=True)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass a timezone-aware one")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SchemaVersionRow(Base):
+    __tablename__ = "schema_version"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_schema_version_single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(_SESSION_ID, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Highest seq ever assigned: kept here because pruning may delete the newest messages.
+    last_seq: Mapped[int] = mapped_column(Integer, default=-1)
+    compressed_upto: Mapped[int] = mapped_column(Integer, default=-1)
+    write_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    write_lease_owner: Mapped[str | None] = mapped_column(String(MAX_OWNER_LENGTH))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    # The unique constraint's index also serves lookups by (session_id, seq).
+    __table_args__ = (UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(_SESSION_ID, ForeignKey(SessionRow.id, ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(MAX_ROLE_LENGTH))
+    content: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    tool_calls: Mapped[Any] = mapped_column(_NULLABLE_JSON, nullable=True)
+    tool_call_id: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[Any] = mapped_column(_NULLABLE_JSON, nullable=True)
+    token_count: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BlockRow(Base):
+    __tablename__ = "memory_blocks"
+    __table_args__ = (Index("ix_memory_blocks_session_first_seq", "session_id", "first_seq"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(_SESSION_ID, ForeignKey(SessionRow.id, ondelete="CASCADE"))
+    first_seq: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    vectors: Mapped[bytes] = mapped_column(LargeBinary)
+    dtype: Mapped[str] = mapped_column(String(32))
+    shape: Mapped[list[int]] = mapped_column(JSON)
+    model_fingerprint: Mapped[str] = mapped_column(Text)
+    adapter_id: Mapped[str | None] = mapped_column(Text)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+_DATA_TABLES = {SessionRow.__tablename__, MessageRow.__tablename__, BlockRow.__tablename__}
+
+
+def ensure_schema(conn: Connection) -> None:
+    """Create the tables if absent; refuse databases of another or newer schema. Call inside a transaction."""
+    if conn.dialect.name == "postgresql":
+        # Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalogs.
+        conn.execute(select(func.pg_advisory_xact_lock(_PG_SCHEMA_LOCK_KEY)))
+    tables = set(inspect(conn).get_table_names())
+    if SchemaVersionRow.__tablename__ in tables:
+        versions = conn.execute(select(SchemaVersionRow.version)).scalars().all()
+        if versions:
+            _check_version(versions)
+            return
+    elif clash := tables & _DATA_TABLES:
+        raise StorageError(
+            f"the database already has table(s) {sorted(clash)} but no schema_version table: "
+            "it is not a gradmem-agent database; use another database or schema"
+        )
+    Base.metadata.create_all(conn)
+    conn.execute(insert(SchemaVersionRow).values(id=1, version=SCHEMA_VERSION))
+
+
+def _check_version(versions: list[int]) -> None:
+    if len(versions) != 1:
+        raise StorageError(f"schema_version must have exactly one row, found {len(versions)}")
+    (version,) = versions
+    if version > SCHEMA_VERSION:
+        raise StorageError(
+            f"the database has gradmem-agent schema version {version}, newer than the version "
+            f"{SCHEMA_VERSION} this code supports: upgrade gradmem-agent"
+        )
+    if version != SCHEMA_VERSION:
+        raise StorageError(
+            f"the database has unknown gradmem-agent schema version {version} "
+            f"(this code supports {SCHEMA_VERSION}) and no migration exists for it"
+        )

@@ -1,0 +1,66 @@
+"""Appending and reading dialogue messages. Each function runs inside a caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .records import MessageRecord, StoredMessage
+from .schema import MessageRow
+from .sessions import ensure_session_row, lock_session_row, utcnow
+
+
+def _stored(row: MessageRow) -> StoredMessage:
+    return StoredMessage(
+        seq=row.seq,
+        role=row.role,
+        content=row.content,
+        name=row.name,
+        tool_calls=row.tool_calls,
+        tool_call_id=row.tool_call_id,
+        extra=row.extra,
+        token_count=row.token_count,
+        created_at=row.created_at,
+    )
+
+
+def append(session: Session, session_id: str, records: Sequence[MessageRecord]) -> list[StoredMessage]:
+    """Give the records the next seq numbers, holding the session row's lock."""
+    now = utcnow()
+    ensure_session_row(session, session_id, now)
+    owner = lock_session_row(session, session_id)
+    assert owner is not None  # just inserted or already there, and locked
+    rows = [
+        MessageRow(
+            session_id=session_id,
+            seq=owner.last_seq + 1 + offset,
+            role=record.role,
+            content=record.content,
+            name=record.name,
+            tool_calls=record.tool_calls,
+            tool_call_id=record.tool_call_id,
+            extra=record.extra,
+            token_count=record.token_count,
+            created_at=now,
+        )
+        for offset, record in enumerate(records)
+    ]
+    session.add_all(rows)
+    owner.last_seq += len(rows)
+    owner.updated_at = now
+    session.flush()
+    return [_stored(row) for row in rows]
+
+
+def read(session: Session, session_id: str, start_seq: int, end_seq: int | None) -> list[StoredMessage]:
+    stmt = select(MessageRow).where(MessageRow.session_id == session_id, MessageRow.seq >= start_seq)
+    if end_seq is not None:
+        stmt = stmt.where(MessageRow.seq <= end_seq)
+    return [_stored(row) for row in session.scalars(stmt.order_by(MessageRow.seq))]
+
+
+def count(session: Session, session_id: str) -> int:
+    stmt = select(func.count()).select_from(MessageRow).where(MessageRow.session_id == session_id)
+    return session.scalar(stmt) or 0
