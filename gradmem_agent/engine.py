@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -28,6 +29,10 @@ from .write import WriteConfig, write_batch
 # Adapters trained by this project, shipped inside the package.
 SHIPPED_ADAPTERS = Path(__file__).parent / "adapters"
 FROZEN_WRITE = WriteConfig()
+
+
+def _report_progress(progress, base: int, rows: int, total: int, step: int, _steps: int) -> None:
+    progress(base + step * rows, total)
 
 
 class GradMem:
@@ -137,7 +142,7 @@ class GradMem:
         steps: int | None = None,
         lr: float | None = None,
         optimizer: str | None = None,
-        target_accuracy: float | None | str = "default",
+        target_accuracy: float | str | None = "default",
         batch_size: int | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[Memory]:
@@ -151,19 +156,16 @@ class GradMem:
         encoded = self._encode_for_write(texts, config.memory_tokens)
         m0 = self.m0(config.memory_tokens)
         memories: list[Memory] = []
-        done = 0
+        total = len(encoded) * (config.steps + 1)
         for start in range(0, len(encoded), config.batch_size):
             chunk = encoded[start : start + config.batch_size]
             ids, mask = self._pad(chunk)
-
-            def report(step: int, total: int, _done=done, _n=len(chunk)) -> None:
-                if progress is not None:
-                    progress(_done * (config.steps + 1) + step * _n, len(encoded) * (config.steps + 1))
-
+            report = None
+            if progress is not None:
+                report = functools.partial(_report_progress, progress, start * (config.steps + 1), len(chunk), total)
             with self._phase("write"):
-                results = write_batch(self.backbone, m0, ids, mask, config, report if progress else None)
+                results = write_batch(self.backbone, m0, ids, mask, config, report)
             memories += [Memory(v, s, self.fingerprint, self.adapter_id) for v, s in results]
-            done += len(chunk)
         return memories
 
     def _encode_for_write(self, texts: list[str], memory_tokens: int) -> list[list[int]]:

@@ -67,7 +67,8 @@ def _file_identity(path: Path) -> dict:
         digest.update(f.read(1 << 20))
         f.seek(max(0, stat.st_size - (1 << 20)))
         digest.update(f.read(1 << 20))
-    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256_head_tail": digest.hexdigest()}
+    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "sha256_head_tail": digest.hexdigest()}
 
 
 def cached_default_model_dir(gguf: Path | None = None) -> Path:

@@ -1,0 +1,208 @@
+"""Mechanics of WRITE and READ on a tiny random-weight Llama (fast)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gradmem_agent import AdapterConfig, AdapterMismatchError, GradMem, GradMemAdapter, Memory
+from gradmem_agent.losses import token_cross_entropy
+from gradmem_agent.write import unrolled_write
+from tests.conftest import make_tiny_llama
+
+TEXT_A = "The blue lighthouse on Vesta Point keeps a logbook of every ship since 1911."
+TEXT_B = (
+    "Remember: the spare key is under the third flowerpot, the Wi-Fi password is marmalade-42, "
+    "and Oskar feeds the fish."
+)
+
+
+def weights(gm: GradMem) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in gm.model.state_dict().items()}
+
+
+def test_write_shapes_and_stats(tiny_gm):
+    mems = tiny_gm.write([TEXT_A, TEXT_B], memory_tokens=4, steps=3, lr=0.1)
+    assert len(mems) == 2
+    for mem, text in zip(mems, [TEXT_A, TEXT_B], strict=True):
+        assert isinstance(mem, Memory)
+        assert mem.vectors.shape == (4, 32) and mem.vectors.dtype == torch.float32
+        assert mem.stats.tokens == tiny_gm.count_tokens(text)
+        assert mem.stats.steps == 3 and len(mem.stats.history) == 4
+        assert 0.0 <= mem.stats.token_accuracy <= 1.0 and mem.stats.seconds > 0
+        assert mem.fingerprint == tiny_gm.fingerprint
+
+
+def test_write_leaves_weights_frozen(tiny_gm):
+    before = weights(tiny_gm)
+    tiny_gm.write([TEXT_A, TEXT_B], memory_tokens=4, steps=5, lr=0.3)
+    after = weights(tiny_gm)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert all(p.grad is None and not p.requires_grad for p in tiny_gm.model.parameters())
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_sample_is_independent_of_batch_and_padding(tiny_gm, optimizer):
+    kwargs = dict(memory_tokens=4, steps=6, lr=0.2, optimizer=optimizer, target_accuracy=None)
+    alone = tiny_gm.write([TEXT_A], **kwargs)[0]
+    # TEXT_B is longer, so TEXT_A is right-padded in the batch.
+    batched = tiny_gm.write([TEXT_B, TEXT_A, TEXT_B], **kwargs)
+    assert torch.allclose(alone.vectors, batched[1].vectors, atol=1e-5)
+    assert alone.stats.loss == pytest.approx(batched[1].stats.loss, rel=1e-4)
+    assert torch.allclose(batched[0].vectors, batched[2].vectors, atol=1e-6)
+
+
+def test_padding_tokens_do_not_change_the_loss(tiny_gm):
+    ids = torch.tensor([tiny_gm.tokenizer(TEXT_A, add_special_tokens=False)["input_ids"]])
+    mask = torch.ones_like(ids)
+    memory = torch.randn(1, 4, 32)
+    base, _, _ = tiny_gm.backbone.reconstruction(memory, ids, mask)
+    padded_ids = torch.cat([ids, torch.randint(0, 100, (1, 7))], dim=1)
+    padded_mask = torch.cat([mask, torch.zeros(1, 7, dtype=torch.long)], dim=1)
+    padded, _, count = tiny_gm.backbone.reconstruction(memory, padded_ids, padded_mask)
+    assert int(count) == ids.shape[1]
+    assert torch.allclose(base, padded, atol=1e-5)
+
+
+def test_early_stop_per_sample(tiny_gm):
+    mems = tiny_gm.write([TEXT_A, TEXT_B], memory_tokens=4, steps=5, lr=0.1, target_accuracy=0.0)
+    assert all(m.stats.stopped == "target" and m.stats.steps == 0 for m in mems)
+
+
+def test_nonfinite_loss_stops_that_sample_and_keeps_its_best_memory(tiny_gm, monkeypatch):
+    # Fault injection: from the third forward on, the first sample's loss is NaN (as in an fp16 overflow).
+    real = tiny_gm.backbone.reconstruction
+    calls = {"n": 0}
+
+    def flaky(memory, ids, mask):
+        loss, correct, count = real(memory, ids, mask)
+        calls["n"] += 1
+        if calls["n"] >= 3 and memory.shape[0] == 2:
+            loss = torch.cat([loss[:1] * float("nan"), loss[1:]])
+        return loss, correct, count
+
+    monkeypatch.setattr(tiny_gm.backbone, "reconstruction", flaky)
+    bad, good = tiny_gm.write([TEXT_A, TEXT_B], memory_tokens=4, steps=6, lr=0.1, target_accuracy=None)
+    assert bad.stats.stopped == "nonfinite" and bad.stats.steps == 2
+    assert torch.isfinite(bad.vectors).all() and bad.stats.loss == min(h["loss"] for h in bad.stats.history[:2])
+    assert good.stats.stopped == "steps" and good.stats.steps == 6
+
+
+@pytest.mark.parametrize(
+    ("texts", "error", "match"),
+    [
+        ([""], ValueError, "empty"),
+        (["   \n"], ValueError, "empty"),
+        ([123], TypeError, "must be str"),
+        ([], ValueError, "at least one"),
+        (["word " * 400], ValueError, "at most 252"),
+    ],
+)
+def test_bad_write_input(tiny_gm, texts, error, match):
+    with pytest.raises(error, match=match):
+        tiny_gm.write(texts, memory_tokens=4, steps=1)
+
+
+def test_bad_write_settings(tiny_gm):
+    with pytest.raises(ValueError, match="optimizer"):
+        tiny_gm.write([TEXT_A], optimizer="lbfgs")
+    with pytest.raises(ValueError, match="lr"):
+        tiny_gm.write([TEXT_A], lr=-1.0)
+
+
+def test_generate_stream_and_reconstruct(tiny_gm):
+    mem = tiny_gm.write([TEXT_A], memory_tokens=4, steps=2)[0]
+    messages = [{"role": "user", "content": "Where is the logbook?"}]
+    text = tiny_gm.generate(messages, memory=[mem, mem], max_new_tokens=8)
+    streamed = "".join(tiny_gm.stream(messages, memory=[mem, mem], max_new_tokens=8))
+    assert isinstance(text, str) and text == streamed.strip()
+    assert isinstance(tiny_gm.reconstruct(mem, max_new_tokens=5), str)
+    embeds, attention, n_prompt = tiny_gm.build_inputs(messages, [mem, mem])
+    assert embeds.shape[1] == 8 + n_prompt and attention.sum() == embeds.shape[1]
+
+
+def test_read_rejects_bad_messages(tiny_gm):
+    with pytest.raises(ValueError, match="unknown role"):
+        tiny_gm.generate([{"role": "wizard", "content": "hi"}])
+    with pytest.raises(ValueError, match="empty"):
+        tiny_gm.generate([])
+    with pytest.raises(ValueError, match="hidden size"):
+        tiny_gm.generate([{"role": "user", "content": "hi"}], memory=torch.zeros(4, 7))
+
+
+def test_chunked_loss_matches_one_chunk():
+    torch.manual_seed(0)
+    hidden = torch.randn(3, 17, 8, requires_grad=True)
+    weight = torch.randn(50, 8)
+    labels = torch.randint(0, 50, (3, 17))
+    mask = torch.rand(3, 17) > 0.2
+    full = token_cross_entropy(hidden, weight, labels, mask, chunk_elements=10**9)
+    chunked = token_cross_entropy(hidden, weight, labels, mask, chunk_elements=3 * 50 * 4)
+    assert torch.allclose(full[0], chunked[0], atol=1e-6) and torch.equal(full[1], chunked[1])
+    (g_full,) = torch.autograd.grad(full[0].sum(), hidden)
+    (g_chunk,) = torch.autograd.grad(chunked[0].sum(), hidden)
+    assert torch.allclose(g_full, g_chunk, atol=1e-6)
+
+
+def test_sgd_write_matches_unrolled_write(tiny_gm):
+    mem = tiny_gm.write([TEXT_A], memory_tokens=4, steps=3, lr=0.05, optimizer="sgd", target_accuracy=None)[0]
+    ids = torch.tensor([tiny_gm.tokenizer(TEXT_A, add_special_tokens=False)["input_ids"]])
+    final, _ = unrolled_write(tiny_gm.backbone, tiny_gm.m0(4), ids, torch.ones_like(ids), steps=3, lr=0.05,
+                              second_order=False)
+    with torch.no_grad():
+        final_loss, _, _ = tiny_gm.backbone.reconstruction(final.detach(), ids, torch.ones_like(ids))
+    assert float(final_loss) == pytest.approx(mem.stats.history[-1]["loss"], rel=1e-5)
+
+
+def test_second_order_reaches_m0_through_the_inner_loop(tiny_gm):
+    tiny_gm.model.set_attn_implementation("eager")  # SDPA kernels have no double backward
+    ids = torch.tensor([tiny_gm.tokenizer(TEXT_A, add_special_tokens=False)["input_ids"]])
+    mask = torch.ones_like(ids)
+    grads = {}
+    for order in (True, False):
+        m0 = tiny_gm.m0(4).clone().requires_grad_(True)
+        final, _ = unrolled_write(tiny_gm.backbone, m0, ids, mask, steps=2, lr=0.5, second_order=order)
+        (grads[order],) = torch.autograd.grad(final.pow(2).sum(), m0)
+    assert torch.isfinite(grads[True]).all()
+    assert not torch.allclose(grads[True], grads[False])
+
+
+def test_adapter_roundtrip_and_lora_phases(tokenizer, tmp_path):
+    model = make_tiny_llama(len(tokenizer))
+    gm0 = GradMem(model, tokenizer)
+    config = AdapterConfig(hidden_size=32, memory_tokens=4, model_fingerprint=gm0.fingerprint, lora_rank=2,
+                           lora_targets=["q_proj", "v_proj"], lora_phases="write")
+    adapter = GradMemAdapter(config, m0=torch.randn(4, 32))
+    adapter.attach_lora(model)
+    with torch.no_grad():
+        for _, p in adapter.lora_parameters():
+            p.add_(0.5)
+        adapter.projection.weight.mul_(0.9)
+    adapter.save(tmp_path / "ad")
+
+    fresh = make_tiny_llama(len(tokenizer))
+    loaded = GradMemAdapter.load(tmp_path / "ad", fresh)
+    assert torch.equal(loaded.m0, adapter.m0) and loaded.adapter_id == adapter.adapter_id
+    gm = GradMem(fresh, tokenizer, loaded)
+    assert gm.write_config.steps == 3 and gm.write_config.optimizer == "sgd"
+    mem = gm.write([TEXT_A])[0]
+    assert mem.adapter_id == loaded.adapter_id and mem.vectors.shape == (4, 32)
+    with pytest.raises(ValueError, match="trained for 4 memory tokens"):
+        gm.write([TEXT_A], memory_tokens=8)
+
+    ids = torch.tensor([[5, 6, 7]])
+    plain = make_tiny_llama(len(tokenizer))
+    with torch.no_grad():
+        base = plain(ids).logits
+        with loaded.phase("read"):
+            read_logits = fresh(ids).logits
+        with loaded.phase("write"):
+            write_logits = fresh(ids).logits
+    assert torch.allclose(base, read_logits, atol=1e-5)  # READ sees the untouched base model
+    assert not torch.allclose(base, write_logits, atol=1e-3)
+
+
+def test_adapter_for_another_model_is_refused(tokenizer, tmp_path):
+    config = AdapterConfig(hidden_size=32, memory_tokens=4, model_fingerprint="other-model-123")
+    with pytest.raises(AdapterMismatchError, match="trained for model other-model-123"):
+        GradMem(make_tiny_llama(len(tokenizer)), tokenizer, GradMemAdapter(config))
