@@ -7,33 +7,22 @@ import string
 from collections.abc import Callable
 
 from .splits import split_of_generated
-from .vocab import MONTHS
-
-_BAND_ADJECTIVES = (
-    "Velvet Paper Electric Silent Golden Hollow Neon Crimson Wandering Broken Lucky Midnight Restless Quiet "
-    "Burning Frozen Lonely Wild Gentle Rusty Marble Cosmic Tidal Amber Static Sleepy Copper Violet Distant"
-).split()
-_BAND_NOUNS = (
-    "Foxes Lanterns Orchards Pilots Harbours Mirrors Ravens Tigers Echoes Satellites Owls Comets Rivers "
-    "Wolves Engines Gardens Sparrows Anchors Giants Lighthouses Monks Dolphins Bandits Clocks Ghosts Kites"
-).split()
-_PLACE_WORDS = (
-    "Fig Olive Lantern Anchor Saffron Juniper Harbour Orchard Copper Pepper Basil Cedar Lemon Walnut Plum "
-    "Salt Ember Willow Thistle Cobble Meadow Clove Quince Pearl"
-).split()
-_PLACE_ADJECTIVES = "Blue Golden Little Green Red Old Hidden Crooked Silver Sleepy Hungry Lucky Rusty".split()
-_CUISINE_WORDS = "Kitchen Table Bistro Canteen Diner Trattoria Tavern Cantina Grill Noodle Bar Eatery".split()
-_ONSETS = "b br c d dr f g gr k l m n p pr qu r s st t tr v z".split()
-_VOWELS = "a e i o u ai ea io".split()
-_CODAS = ["", "", "n", "r", "l", "x", "s", "th", "m"]
-_COMPANY_SUFFIXES = (
-    "Labs Logistics Systems Analytics Foods Energy Robotics Media Health Studios Software Insurance Bank "
-    "Consulting Pharma Motors Textiles Games Freight Solar Biotech"
-).split()
+from .vocab import (
+    BAND_ADJECTIVES,
+    BAND_NOUNS,
+    CODAS,
+    COMPANY_SUFFIXES,
+    CUISINE_WORDS,
+    MONTHS,
+    ONSETS,
+    PLACE_ADJECTIVES,
+    PLACE_WORDS,
+    VOWELS,
+)
 
 
 def _syllable(rng: random.Random) -> str:
-    return rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS)
+    return rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS)
 
 
 def invented_in_split(make: Callable[[random.Random], str], rng: random.Random, split: str) -> str:
@@ -45,24 +34,24 @@ def invented_in_split(make: Callable[[random.Random], str], rng: random.Random, 
 
 def band_name(rng: random.Random) -> str:
     if rng.random() < 0.7:
-        return f"The {rng.choice(_BAND_ADJECTIVES)} {rng.choice(_BAND_NOUNS)}"
-    return f"{rng.choice(_PLACE_WORDS)} {rng.choice(_BAND_NOUNS)}"
+        return f"The {rng.choice(BAND_ADJECTIVES)} {rng.choice(BAND_NOUNS)}"
+    return f"{rng.choice(PLACE_WORDS)} {rng.choice(BAND_NOUNS)}"
 
 
 def restaurant_name(rng: random.Random) -> str:
     pattern = rng.randrange(4)
     if pattern == 0:
-        return f"The {rng.choice(_PLACE_ADJECTIVES)} {rng.choice(_PLACE_WORDS)}"
+        return f"The {rng.choice(PLACE_ADJECTIVES)} {rng.choice(PLACE_WORDS)}"
     if pattern == 1:
-        return f"{rng.choice(_PLACE_WORDS)} {rng.choice(_CUISINE_WORDS)}"
+        return f"{rng.choice(PLACE_WORDS)} {rng.choice(CUISINE_WORDS)}"
     if pattern == 2:
         return f"Casa {(_syllable(rng) + _syllable(rng)).capitalize()}"
-    return f"{rng.choice(_PLACE_WORDS)} and {rng.choice(_PLACE_WORDS)}"
+    return f"{rng.choice(PLACE_WORDS)} and {rng.choice(PLACE_WORDS)}"
 
 
 def company_name(rng: random.Random) -> str:
     stem = "".join(_syllable(rng) for _ in range(rng.choice((2, 2, 3))))
-    return f"{stem.capitalize()} {rng.choice(_COMPANY_SUFFIXES)}"
+    return f"{stem.capitalize()} {rng.choice(COMPANY_SUFFIXES)}"
 
 
 def digits(rng: random.Random, length: int) -> str:

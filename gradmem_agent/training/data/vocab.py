@@ -26,10 +26,10 @@ Ismail Ivan Ivana Jabari Jakob Jamal Jana Javier Jaya Jelena Jens Jia Joao Joaqu
 Josefina Julia Julian Jun Juno Kaito Kalani Kamal Karim Karin Kasia Katarina Kavya Keanu Kemal Kenji
 Keziah Khadija Kiran Kofi Kwame Lachlan Laila Lars Laura Layla Leila Lena Leon Leonardo Liam Lina Linnea
 Lior Lorenzo Lucia Luis Lukas Luz Magnus Mai Maja Malak Malia Manon Marco Mariam Marisol Marta Mateo
-Matteo Maya Mehmet Mei Mikael Milan Milena Ming Mira Miriam Mohammed Monika Nadia Naledi Naoki Natalia
+Matteo Maya Mehmet Mei Mikael Milena Ming Mira Miriam Mohammed Monika Nadia Naledi Naoki Natalia
 Nia Nicolas Nikhil Nilufar Nina Noa Noor Nora Obinna Oksana Olga Oliver Olumide Omar Oscar Paolo Parisa
 Pavel Pedro Petra Pilar Pooja Priya Rafael Rahul Rania Rashid Ravi Reza Rin Rohan Rosa Ruth Ryo Saanvi
-Sabine Sadia Samir Sana Santiago Sara Sebastian Selin Seo Sergio Shira Shreya Sienna Simone Siobhan Sofia
+Sabine Sadia Samir Sana Sara Sebastian Selin Seo Sergio Shira Shreya Sienna Simone Siobhan
 Soren Stefan Sunita Svetlana Tahmina Takumi Tamar Tanvir Tariq Tendai Teresa Thabo Thandiwe Theo Tiago
 Timur Tomas Tove Uma Umar Valentina Vera Victor Vikram Viktor Vusi Wanjiru Wei Xavier Ximena Yara Yasmin
 Yasuko Yemi Yosef Yuki Yusuf Zainab Zanele Zara Zeynep Zhang Ziva Zoltan Zuri Ade Ailbhe Aroha Bongani
@@ -359,14 +359,14 @@ PET_NAMES = _words("""
 Biscuit Pickles Noodle Mochi Pepper Ziggy Waffles Pumpkin Nugget Pretzel Bean Olive Maple Ginger Peanut
 Pancake Sprout Rocket Comet Bubbles Muffin Cookie Toffee Nacho Tofu Dumpling Miso Sushi Kiwi Mango Coco
 Juniper Basil Clover Hazel Willow Pebble Smudge Socks Mittens Whiskers Shadow Ghost Bandit Buster Rascal
-Scout Ranger Bear Teddy Bruno Duke Duchess Princess Queenie Baron Captain Admiral Major Sergeant Rusty
+Scout Ranger Bear Teddy Duke Duchess Princess Queenie Baron Captain Admiral Major Sergeant Rusty
 Copper Goldie Silver Ash Ember Blaze Storm Thunder Misty Cloud Sky Sunny Honey Sugar Candy Caramel Fudge
 Brownie Oreo Truffle Cocoa Latte Espresso Mocha Chai Biscotti Crumpet Scone Bagel Taco Burrito Churro
 Falafel Hummus Pesto Ravioli Gnocchi Risotto Paprika Cinnamon Nutmeg Saffron Wasabi Sesame Poppy Daisy
 Tulip Lily Iris Violet Blossom Petal Fern Moss Acorn Pinecone Twig Bramble Thistle Nettle Sorrel Figaro
 Mozart Chopin Elvis Bowie Ringo Marley Dylan Freddie Prince Ziggystar Yoda Chewie Gizmo Gremlin Pixel
 Widget Sprocket Gadget Button Zipper Doodle Squiggle Wiggles Jiggles Fluffy Fuzzy Scruffy Patches Spot
-Dotty Freckles Marbles Domino Checkers Bingo Yahtzee Jenga Loki Thor Odin Freya Athena Apollo Zeus Hermes
+Dotty Freckles Marbles Domino Checkers Bingo Yahtzee Jenga Loki Thor Odin Athena Apollo Zeus Hermes
 Luna Stella Nova Orion Atlas Cosmo Nebula Pluto Jupiter Mars Boots Tinkerbell Pudding Jellybean Custard
 Meringue Sorbet Gelato Tiramisu Crouton Radish Turnip Parsnip Potato Spud Dash Zoom Flash Turbo Bolt
 Zorro Sherlock Watson Poirot Marple Columbo Hobbes Calvin Garfield Snoopy Bagheera Baloo Simba Nala Kovu
@@ -816,3 +816,28 @@ MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
+
+# Parts of invented band, restaurant and company names (see values.py).
+BAND_ADJECTIVES = _words(
+    "Velvet Paper Electric Silent Golden Hollow Neon Crimson Wandering Broken Lucky Midnight Restless "
+    "Quiet Burning Frozen Lonely Wild Gentle Rusty Marble Cosmic Tidal Amber Static Sleepy Copper Violet "
+    "Distant"
+)
+BAND_NOUNS = _words(
+    "Foxes Lanterns Orchards Pilots Harbours Mirrors Ravens Tigers Echoes Satellites Owls Comets Rivers "
+    "Wolves Engines Gardens Sparrows Anchors Giants Lighthouses Monks Dolphins Bandits Clocks Ghosts "
+    "Kites"
+)
+PLACE_WORDS = _words(
+    "Fig Olive Lantern Anchor Saffron Juniper Harbour Orchard Copper Pepper Basil Cedar Lemon Walnut Plum "
+    "Salt Ember Willow Thistle Cobble Meadow Clove Quince Pearl"
+)
+PLACE_ADJECTIVES = _words("Blue Golden Little Green Red Old Hidden Crooked Silver Sleepy Hungry Lucky Rusty")
+CUISINE_WORDS = _words("Kitchen Table Bistro Canteen Diner Trattoria Tavern Cantina Grill Noodle Bar Eatery")
+ONSETS = _words("b br c d dr f g gr k l m n p pr qu r s st t tr v z")
+VOWELS = _words("a e i o u ai ea io")
+CODAS = ("", "", "n", "r", "l", "x", "s", "th", "m")  # empty codas make open syllables likelier
+COMPANY_SUFFIXES = _words(
+    "Labs Logistics Systems Analytics Foods Energy Robotics Media Health Studios Software Insurance Bank "
+    "Consulting Pharma Motors Textiles Games Freight Solar Biotech"
+)

@@ -1,0 +1,33 @@
+"""Loader for the hand-written held-out chats in benchmarks/data/heldout_chats.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .schema import QA, Sample
+
+HELDOUT_PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "data" / "heldout_chats.json"
+
+
+def load_heldout_chats(path: Path | None = None) -> list[Sample]:
+    path = path or HELDOUT_PATH
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"held-out chats not found at {path}; they ship with the repository under benchmarks/data/ "
+            "(an installed package without the source tree has no copy, pass path= explicitly)"
+        )
+    records = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        Sample(
+            kind="chat",
+            messages=[dict(message) for message in record["messages"]],
+            document=None,
+            qas=[
+                QA(qa["question"], qa["answer"], tuple(qa.get("aliases", ())), tuple(qa["fact_turns"]))
+                for qa in record["qas"]
+            ],
+            meta={"split": "heldout", "id": record["id"], "topic": record["topic"]},
+        )
+        for record in records
+    ]
