@@ -82,6 +82,9 @@ def _make_chat(rng: random.Random, split: str, lengths: list[int], facts: tuple[
     topics = rng.sample(topics_in_split(split), k=rng.choice((1, 2)))
     small_talk = [pair for topic in topics for pair in rng.sample(topic.exchanges, k=len(topic.exchanges))]
 
+    # Drawn without replacement so that a chat never repeats the same filler sentence.
+    tails = rng.sample(FACT_TAILS, k=len(FACT_TAILS))
+    follow_ups = rng.sample(ACK_FOLLOW_UPS, k=len(ACK_FOLLOW_UPS))
     families: list[str] = []
     messages: list[dict[str, str]] = []
     for user_turn in range(n_user):
@@ -97,11 +100,11 @@ def _make_chat(rng: random.Random, split: str, lengths: list[int], facts: tuple[
             event.fact.user_turns.append(user_turn)
             said, family = _render_event(rng, split, event)
             families.append(family)
-            if rng.random() < 0.55:
-                said = f"{said} {rng.choice(FACT_TAILS)}"
+            if tails and rng.random() < 0.55:
+                said = f"{said} {tails.pop()}"
             reply = _acknowledge(rng, event)
-            if rng.random() < 0.55:
-                reply = f"{reply} {rng.choice(ACK_FOLLOW_UPS)}"
+            if follow_ups and rng.random() < 0.55 and follow_ups[-1].split()[0] != reply.split()[0]:
+                reply = f"{reply} {follow_ups.pop()}"
         messages += [{"role": "user", "content": said}, {"role": "assistant", "content": reply}]
 
     qas = []
