@@ -24,9 +24,7 @@ def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
 
 
-def acquire(
-    session: Session, session_id: str, owner: str, ttl_s: float
-) -> tuple[bool, str | None, datetime | None]:
+def acquire(session: Session, session_id: str, owner: str, ttl_s: float) -> tuple[bool, str | None, datetime | None]:
     """Take or renew the lease; returns (acquired, holder, held_until). Creates the session row if needed."""
     now = utcnow()
     ensure_session_row(session, session_id, now)

@@ -155,11 +155,7 @@ def replace(
     """Swap blocks atomically; compressed_upto changes only when given."""
     row = _locked_session(session, session_id)
     wanted = set(old_block_ids)
-    found = set(
-        session.scalars(
-            select(BlockRow.id).where(BlockRow.session_id == session_id, BlockRow.id.in_(wanted))
-        )
-    )
+    found = set(session.scalars(select(BlockRow.id).where(BlockRow.session_id == session_id, BlockRow.id.in_(wanted))))
     if missing := wanted - found:
         raise ConcurrentCompressionError(
             f"memory blocks {sorted(missing)} of session {session_id!r} no longer exist "

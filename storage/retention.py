@@ -11,7 +11,7 @@ from .schema import BlockRow, MessageRow, SessionRow
 
 
 def prune_memory(session: Session, session_id: str | None, before: datetime) -> int:
-    """Delete blocks created before `before`. compressed_upto stays: pruned memory is forgotten, not redone."""
+    """Delete blocks created before `before`; compressed_upto stays (that memory is forgotten, not redone)."""
     stmt = delete(BlockRow).where(BlockRow.created_at < before)
     if session_id is not None:
         stmt = stmt.where(BlockRow.session_id == session_id)
@@ -20,9 +20,7 @@ def prune_memory(session: Session, session_id: str | None, before: datetime) -> 
 
 def prune_transcript(session: Session, session_id: str | None, before: datetime) -> int:
     """Delete messages created before `before` that memory already covers (seq <= compressed_upto)."""
-    covered_upto = (
-        select(SessionRow.compressed_upto).where(SessionRow.id == MessageRow.session_id).scalar_subquery()
-    )
+    covered_upto = select(SessionRow.compressed_upto).where(SessionRow.id == MessageRow.session_id).scalar_subquery()
     stmt = delete(MessageRow).where(MessageRow.created_at < before, MessageRow.seq <= covered_upto)
     if session_id is not None:
         stmt = stmt.where(MessageRow.session_id == session_id)

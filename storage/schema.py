@@ -92,7 +92,10 @@ class SessionRow(Base):
 class MessageRow(Base):
     __tablename__ = "messages"
     # The unique constraint's index also serves lookups by (session_id, seq).
-    __table_args__ = (UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(_SESSION_ID, ForeignKey(SessionRow.id, ondelete="CASCADE"))
@@ -109,7 +112,12 @@ class MessageRow(Base):
 
 class BlockRow(Base):
     __tablename__ = "memory_blocks"
-    __table_args__ = (Index("ix_memory_blocks_session_first_seq", "session_id", "first_seq"),)
+    # AUTOINCREMENT: SQLite would otherwise hand a deleted block's id to the next block, and a
+    # stale replace_blocks() could then delete the wrong one.
+    __table_args__ = (
+        Index("ix_memory_blocks_session_first_seq", "session_id", "first_seq"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(_SESSION_ID, ForeignKey(SessionRow.id, ondelete="CASCADE"))
@@ -134,18 +142,19 @@ def ensure_schema(conn: Connection) -> None:
         # Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalogs.
         conn.execute(select(func.pg_advisory_xact_lock(_PG_SCHEMA_LOCK_KEY)))
     tables = set(inspect(conn).get_table_names())
+    versions: list[int] = []
     if SchemaVersionRow.__tablename__ in tables:
-        versions = conn.execute(select(SchemaVersionRow.version)).scalars().all()
+        versions = list(conn.execute(select(SchemaVersionRow.version)).scalars())
         if versions:
             _check_version(versions)
-            return
     elif clash := tables & _DATA_TABLES:
         raise StorageError(
             f"the database already has table(s) {sorted(clash)} but no schema_version table: "
             "it is not a gradmem-agent database; use another database or schema"
         )
-    Base.metadata.create_all(conn)
-    conn.execute(insert(SchemaVersionRow).values(id=1, version=SCHEMA_VERSION))
+    Base.metadata.create_all(conn)  # checkfirst: creates only what is missing
+    if not versions:
+        conn.execute(insert(SchemaVersionRow).values(id=1, version=SCHEMA_VERSION))
 
 
 def _check_version(versions: list[int]) -> None:

@@ -13,6 +13,7 @@ from .records import MessageRecord
 MAX_SESSION_ID_LENGTH = 512
 MAX_ROLE_LENGTH = 64
 MAX_OWNER_LENGTH = 255
+MAX_INT = 2**31 - 1  # seq, token_count, level... are INTEGER columns
 
 
 def check_text(value: object, what: str, *, allow_empty: bool = True, max_length: int | None = None) -> str:
@@ -43,9 +44,7 @@ def check_session_id(session_id: object) -> str:
     if not isinstance(session_id, str):
         raise TypeError(f"session_id must be a str, got {type(session_id).__name__}")
     if not 1 <= len(session_id) <= MAX_SESSION_ID_LENGTH:
-        raise ValueError(
-            f"session_id must be 1 to {MAX_SESSION_ID_LENGTH} characters long, got {len(session_id)}"
-        )
+        raise ValueError(f"session_id must be 1 to {MAX_SESSION_ID_LENGTH} characters long, got {len(session_id)}")
     return check_text(session_id, "session_id")
 
 
@@ -59,11 +58,13 @@ def check_json(value: Any, what: str) -> None:
         raise ValueError(f"{what} cannot be stored as JSON: {exc}") from None
 
 
-def check_int(value: object, what: str, *, minimum: int | None = None) -> int:
+def check_int(value: object, what: str, *, minimum: int | None = None, maximum: int | None = MAX_INT) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{what} must be an int, got {type(value).__name__}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{what} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{what} must be <= {maximum}, got {value}")
     return value
 
 

@@ -28,9 +28,7 @@ def encode_vectors(vectors: torch.Tensor) -> tuple[bytes, str, list[int]]:
     return save({TENSOR_NAME: tensor}), dtype_name(tensor.dtype), list(tensor.shape)
 
 
-def decode_vectors(
-    blob: bytes, *, dtype: str, shape: list[int], session_id: str, block_id: int
-) -> torch.Tensor:
+def decode_vectors(blob: bytes, *, dtype: str, shape: list[int], session_id: str, block_id: int) -> torch.Tensor:
     """Inverse of encode_vectors; CorruptBlockError if the blob or its columns disagree."""
     from safetensors.torch import load
 
