@@ -1,29 +1,39 @@
 """gradmem-agent: long-context chat memory for local LLMs, written by test-time gradient descent (GradMem)."""
 
-from .adapter import AdapterConfig, AdapterMismatchError, GradMemAdapter
-from .engine import GradMem
-from .memory import Memory, WriteStats
-from .models import ModelNotFoundError
-from .write import WriteConfig
+from __future__ import annotations
 
-__all__ = [
-    "AdapterConfig",
-    "AdapterMismatchError",
-    "GradMem",
-    "GradMemAdapter",
-    "GradMemConversationMemory",
-    "Memory",
-    "ModelNotFoundError",
-    "WriteConfig",
-    "WriteStats",
-]
+import importlib
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
+
+# Public names and the modules that define them; imported on first use so that light users
+# (the storage layer, the data generators, a spawned worker) do not pay for torch + transformers.
+_EXPORTS = {
+    "AdapterConfig": "adapter",
+    "AdapterMismatchError": "adapter",
+    "GradMemAdapter": "adapter",
+    "GradMem": "engine",
+    "GradMemConversationMemory": "conversation",
+    "Memory": "memory",
+    "WriteStats": "memory",
+    "ModelNotFoundError": "models",
+    "WriteConfig": "write",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .adapter import AdapterConfig, AdapterMismatchError, GradMemAdapter
+    from .conversation import GradMemConversationMemory
+    from .engine import GradMem
+    from .memory import Memory, WriteStats
+    from .models import ModelNotFoundError
+    from .write import WriteConfig
 
 
 def __getattr__(name: str):
-    # The conversation layer pulls in SQLAlchemy; load it only when asked for.
-    if name == "GradMemConversationMemory":
-        from .conversation import GradMemConversationMemory
-
-        return GradMemConversationMemory
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'gradmem_agent' has no attribute {name!r}")

@@ -16,9 +16,9 @@ from torch import nn
 from .adapter import GradMemAdapter
 from .losses import token_cross_entropy
 
-# Config fields that do not change what the weights compute.
-_FINGERPRINT_IGNORED = {"_name_or_path", "name_or_path", "dtype", "torch_dtype", "transformers_version",
-                        "quantization_config", "use_cache", "_attn_implementation_autoset", "architectures"}
+# Architecture fields that identify a model across transformers versions (other keys come and go).
+_FINGERPRINT_FIELDS = ("model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                       "num_attention_heads", "num_key_value_heads", "max_position_embeddings", "tie_word_embeddings")
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Backbone:
     @cached_property
     def fingerprint(self) -> str:
         """Identifies the weights (not their dtype or device): config plus an embedding checksum."""
-        config = {k: v for k, v in self.model.config.to_dict().items() if k not in _FINGERPRINT_IGNORED}
+        config = {k: getattr(self.model.config, k, None) for k in _FINGERPRINT_FIELDS}
         emb = self.embed.weight.detach()
         rows = emb[:: max(1, emb.shape[0] // 64)].float().cpu()
         checksum = [round(float(rows.abs().mean()), 3), round(float(rows.std()), 3)]

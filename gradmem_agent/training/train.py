@@ -1,0 +1,231 @@
+"""Meta-train a GradMem adapter (M0, projection, LoRA) so that memory becomes readable.
+
+    gradmem train --out runs/smol --minutes 8            # resumes from runs/smol/checkpoint if present
+
+One GPU command lasts at most 10 minutes here, so training runs in time-boxed legs: every leg resumes from
+the checkpoint (adapter, optimiser, step, RNG-free data: step-seeded) and saves it again before its time is up.
+Several GPUs: launch with `accelerate launch -m gradmem_agent.training.train ...`; gradients are averaged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from safetensors.torch import load_file
+
+from ..adapter import ADAPTER_CONFIG, ADAPTER_WEIGHTS, AdapterConfig, GradMemAdapter
+from ..backbone import Backbone
+from ..models import load_model
+from .episodes import flatten, sample_mix
+from .meta import collate, outer_loss
+
+
+@dataclass
+class Stage:
+    """One curriculum stage: from `start` step on, these settings hold."""
+
+    start: int
+    inner_steps: int
+    chat_turns: tuple[int, int]
+    segment_tokens: int
+    kv_pairs: tuple[int, int] = (2, 8)
+
+
+@dataclass
+class TrainConfig:
+    model: str = "default"
+    memory_tokens: int = 16
+    lora_rank: int = 16
+    lora_phases: str = "both"
+    inner_lr: float = 0.4
+    second_order: bool | int = True
+    samples_per_step: int = 8
+    recent_messages: int = 4
+    lr: float = 1e-3
+    warmup: int = 50
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    recon_weight: float = 0.1
+    precision: str = "fp32"
+    max_steps: int = 100_000
+    mix: dict[str, float] = field(default_factory=lambda: {"chat": 0.6, "babi1": 0.1, "babi2": 0.1,
+                                                           "babi3": 0.05, "kv": 0.15})
+    curriculum: list[Stage] = field(default_factory=lambda: [
+        Stage(0, 1, (6, 10), 128), Stage(150, 2, (8, 14), 192), Stage(400, 3, (8, 16), 256),
+    ])
+    seed: int = 0
+
+    def stage(self, step: int) -> Stage:
+        return [s for s in self.curriculum if s.start <= step][-1]
+
+
+def build_adapter(model, config: TrainConfig, fingerprint: str) -> GradMemAdapter:
+    from ..adapter import untrained_m0
+
+    emb = model.get_input_embeddings().weight
+    cfg = AdapterConfig(hidden_size=emb.shape[1], memory_tokens=config.memory_tokens, model_fingerprint=fingerprint,
+                        lora_rank=config.lora_rank, lora_phases=config.lora_phases,
+                        write_steps=config.curriculum[-1].inner_steps, write_lr=config.inner_lr,
+                        write_optimizer="sgd", training=_jsonable(asdict(config)))
+    adapter = GradMemAdapter(cfg, m0=untrained_m0(config.memory_tokens, emb.detach().cpu()))
+    adapter.attach_lora(model)
+    return adapter
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o)))
+
+
+def trainable(adapter: GradMemAdapter) -> list[torch.nn.Parameter]:
+    params = [adapter.m0] + ([adapter.projection.weight] if adapter.projection is not None else [])
+    return params + [p for _, p in adapter.lora_parameters()]
+
+
+def lr_at(step: int, config: TrainConfig, warmup_from: int = 0) -> float:
+    return config.lr * min(1.0, (step - warmup_from + 1) / max(1, config.warmup))
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, out: Path, device: str | None = None) -> None:
+        from accelerate import Accelerator
+
+        self.config, self.out = config, out
+        self.acc = Accelerator(cpu=device == "cpu")
+        loaded = load_model(config.model, device=self.acc.device, dtype=torch.float32, attn_implementation="eager")
+        self.tokenizer = loaded.tokenizer
+        model = loaded.model
+        base = Backbone(model)
+        self.adapter = build_adapter(model, config, base.fingerprint)
+        self.adapter.to(self.acc.device)
+        for p in trainable(self.adapter):
+            p.requires_grad_(True)
+        self.backbone = Backbone(model, self.adapter)
+        self.params = trainable(self.adapter)
+        self.opt = torch.optim.AdamW(self.params, lr=config.lr, weight_decay=config.weight_decay)
+        self.step = 0
+        self.warmup_from = 0
+        self.log: list[dict] = []
+        self._resume()
+
+    def count(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    # checkpoints ----------------------------------------------------------------------------------
+    def _resume(self) -> None:
+        """Continue from out/checkpoint: adapter weights always; optimiser moments when state.pt survived."""
+        ckpt = self.out / "checkpoint"
+        if not (ckpt / ADAPTER_WEIGHTS).is_file():
+            return
+        with torch.no_grad():
+            for name, tensor in load_file(str(ckpt / ADAPTER_WEIGHTS)).items():
+                self._param(name).copy_(tensor.to(self.acc.device))
+        saved = json.loads((ckpt / ADAPTER_CONFIG).read_text()).get("training", {})
+        self.step = int(saved.get("steps_done", 0))
+        if (ckpt / "state.pt").is_file():
+            state = torch.load(ckpt / "state.pt", map_location=self.acc.device, weights_only=False)
+            self.opt.load_state_dict(state["optimizer"])
+            self.step, self.log = state["step"], state.get("log", [])
+        else:  # moments lost (only the adapter travelled): re-warm the learning rate
+            self.warmup_from = self.step
+        self.acc.print(f"resumed from step {self.step}")
+
+    def _param(self, name: str) -> torch.Tensor:
+        if name == "m0":
+            return self.adapter.m0
+        if name == "projection":
+            return self.adapter.projection.weight
+        return dict(self.adapter.lora_parameters())[name.removeprefix("lora.")]
+
+    def save(self) -> None:
+        if not self.acc.is_main_process:
+            return
+        ckpt = self.out / "checkpoint"
+        self.adapter.config.training = _jsonable({**asdict(self.config), "steps_done": self.step})
+        self.adapter.save(ckpt)
+        torch.save({"optimizer": self.opt.state_dict(), "step": self.step, "log": self.log}, ckpt / "state.pt")
+        (self.out / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in self.log))
+
+    # loop -----------------------------------------------------------------------------------------
+    def train_step(self) -> dict:
+        cfg = self.config
+        stage = cfg.stage(self.step)
+        seed = cfg.seed + self.step * self.acc.num_processes + self.acc.process_index
+        rng = random.Random(seed)
+        samples = sample_mix(rng, cfg.samples_per_step, cfg.mix, seed, "train", stage.chat_turns, stage.kv_pairs)
+        episodes = flatten(samples, self.count, stage.segment_tokens, rng.choice([2, cfg.recent_messages]))
+        batch = collate(episodes, self.tokenizer, self.acc.device)
+        for group in self.opt.param_groups:
+            group["lr"] = lr_at(self.step, cfg, self.warmup_from)
+        with self.acc.autocast():
+            loss, metrics = outer_loss(self.backbone, batch, steps=stage.inner_steps, lr=cfg.inner_lr,
+                                       second_order=cfg.second_order, recon_weight=cfg.recon_weight)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.acc.num_processes > 1:
+            for p in self.params:
+                if p.grad is not None:
+                    p.grad = self.acc.reduce(p.grad, reduction="mean")
+        norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
+        if math.isfinite(float(norm)):
+            self.opt.step()
+        self.step += 1
+        return {**metrics, "step": self.step, "loss": float(loss), "grad_norm": float(norm),
+                "inner_steps": stage.inner_steps, "episodes": len(episodes)}
+
+    def run(self, minutes: float, save_every: int = 50) -> None:
+        deadline = time.time() + minutes * 60
+        window: list[dict] = []
+        t0 = time.time()
+        while self.step < self.config.max_steps and time.time() < deadline:
+            row = self.train_step()
+            window.append(row)
+            if self.step % 10 == 0:
+                avg = {k: sum(r[k] for r in window) / len(window) for k in
+                       ("loss", "answer_loss", "answer_exact", "recon_loss", "grad_norm")}
+                avg.update(step=self.step, inner_steps=row["inner_steps"], sec_per_step=(time.time() - t0) / len(window))
+                self.log.append(avg)
+                self.acc.print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in avg.items()}))
+                window, t0 = [], time.time()
+            if self.step % save_every == 0:
+                self.save()
+        self.save()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="gradmem train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="run directory (checkpoint, log)")
+    parser.add_argument("--minutes", type=float, default=8.0, help="stop and save after this long")
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--device", default=None, help="cpu to force the CPU")
+    parser.add_argument("--lora-rank", type=int, default=16)
+    parser.add_argument("--lora-phases", choices=["write", "both"], default="both")
+    parser.add_argument("--samples", type=int, default=8, help="samples per step and process")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--inner-lr", type=float, default=0.4)
+    parser.add_argument("--order", default="2", help="2 = second order, 1 = first order, k2 = second order last k")
+    parser.add_argument("--max-steps", type=int, default=100_000)
+    parser.add_argument("--curriculum", default=None, help="JSON list of stages overriding the default")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    order = {"2": True, "1": False}.get(args.order) or int(args.order.lstrip("k"))
+    config = TrainConfig(model=args.model, lora_rank=args.lora_rank, lora_phases=args.lora_phases,
+                         samples_per_step=args.samples, lr=args.lr, inner_lr=args.inner_lr, second_order=order,
+                         max_steps=args.max_steps, seed=args.seed)
+    if args.curriculum:
+        config.curriculum = [Stage(**s) for s in json.loads(args.curriculum)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    Trainer(config, args.out, args.device).run(args.minutes)
+
+
+if __name__ == "__main__":
+    main()
