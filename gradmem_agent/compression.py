@@ -95,6 +95,8 @@ class Compressor:
                              f"exceed the model's {engine.max_positions} positions")
         self.count = functools.lru_cache(maxsize=16384)(engine.count_tokens)
         self.tokenizer = engine.tokenizer
+        # A CPU gains little from batching WRITEs; committing each block at once loses less to a crash.
+        self.texts_per_write = 1 if engine.device.type == "cpu" else engine.write_config.batch_size
 
     # model work -----------------------------------------------------------------------------------
     def plan(self, pending: Sequence[Message], keep_last: int | None = None) -> list[BlockPlan]:
@@ -166,7 +168,7 @@ class Compressor:
             pending = yield db("messages", self.session_id, upto + 1)
             plans = self.plan([Message.from_stored(m) for m in pending], keep_last)
             try:
-                for chunk in _chunks(plans, self.engine.write_config.batch_size):
+                for chunk in _chunks(plans, self.texts_per_write):
                     specs = yield cpu(self.write, chunk, progress=self._renewing(owner))
                     for spec in specs:
                         added.append((yield db("add_block", self.session_id, **spec, expected_compressed_upto=upto)))
@@ -217,7 +219,7 @@ class Compressor:
         covered = (yield db("messages", self.session_id, 0, upto)) if upto >= 0 else []
         plans = self.plan([Message.from_stored(m) for m in covered], keep_last=0)
         specs: list[dict] = []
-        for chunk in _chunks(plans, self.engine.write_config.batch_size):
+        for chunk in _chunks(plans, self.texts_per_write):
             specs += yield cpu(self.write, chunk, progress=self._renewing(owner))
         return (yield db("replace_blocks", self.session_id, [b.id for b in blocks], specs))
 

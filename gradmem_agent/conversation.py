@@ -12,17 +12,16 @@ full transcript is kept, so memory can always be rebuilt.
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
 
 from . import steps
+from .background import ReadGate, Worker
 from .compression import Compressor, MemoryBlock, model_lock
 from .engine import GradMem
 from .layout import read_messages
@@ -32,8 +31,6 @@ from .read import prompt_ids
 from .steps import Steps, cpu, db
 from .storage import SQLStore, StoredBlock, default_url
 from .storage.validation import check_session_id
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,13 @@ class ConversationStats:
 
 
 class GradMemConversationMemory:
-    """One chat session's memory. Every I/O method `x` has an async twin `ax` (see README)."""
+    """One chat session's memory, stored in SQL (see the module docstring).
+
+    Async twins: aadd_messages / aadd_user_message / aadd_ai_message / aadd_message, arespond, astream,
+    acompress, arebuild, aread_context (abuild_inputs), aget_messages, aget_transcript, aget_memory_blocks,
+    astats, aclear, aclose, and await_compression for wait(). They use the store's async methods and run the
+    model in a thread; background compression always runs on this object's own worker thread.
+    """
 
     def __init__(
         self,
@@ -109,12 +112,8 @@ class GradMemConversationMemory:
         self._engine = engine
         self._compressor: Compressor | None = None
         self._load_lock = threading.Lock()
-        # background compression: one worker thread, re-run while messages keep arriving
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-        self._future: Future | None = None
-        self._dirty = self._running = False
-        self._error: BaseException | None = None
+        self._worker = Worker(lambda: steps.run(self._compress_due(), self.store), f"session {self.session_id!r}")
+        self._gate = ReadGate()
 
     # engine ---------------------------------------------------------------------------------------
     @property
@@ -132,6 +131,13 @@ class GradMemConversationMemory:
     def _progress(self, done: int, total: int) -> None:
         if self.write_progress is not None:
             self.write_progress(done, total)
+        if model_lock(self.engine) is None:  # (with a LoRA lock, READ cannot be running now anyway)
+            self._gate.wait_idle()
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        with self._gate.reading(), model_lock(self.engine) or nullcontext():
+            yield
 
     def _ready(self) -> Steps[Compressor]:
         if self._compressor is None:
@@ -170,7 +176,7 @@ class GradMemConversationMemory:
         if self.policy.mode == "inline":
             yield from self._compress_due()
         else:
-            self._kick()
+            self._worker.kick()
         return [Message.from_stored(s) for s in stored]
 
     # reading state --------------------------------------------------------------------------------
@@ -249,23 +255,24 @@ class GradMemConversationMemory:
         return ctx.vectors + len(prompt_ids(self.engine.tokenizer, ctx.messages))
 
     # READ -----------------------------------------------------------------------------------------
-    def respond(self, question: str, **sampling: Any) -> str:
-        """Reply from memory + text turns, then store question and reply together (and compress if due).
-        sampling: GradMem.generate's options (max_new_tokens, temperature, ...)."""
-        return steps.run(self._respond(question, sampling), self.store)
+    def respond(self, question: str, *, remember: bool = True, **sampling: Any) -> str:
+        """Reply from memory + text turns, then store question and reply together (and compress if due);
+        remember=False leaves the session as it was. sampling: GradMem.generate's options (max_new_tokens, ...)."""
+        return steps.run(self._respond(question, remember, sampling), self.store)
 
-    async def arespond(self, question: str, **sampling: Any) -> str:
-        return await steps.arun(self._respond(question, sampling), self.store)
+    async def arespond(self, question: str, *, remember: bool = True, **sampling: Any) -> str:
+        return await steps.arun(self._respond(question, remember, sampling), self.store)
 
-    def _respond(self, question: str, sampling: dict) -> Steps[str]:
+    def _respond(self, question: str, remember: bool, sampling: dict) -> Steps[str]:
         asked = to_message({"role": "user", "content": question}, "question")
         ctx = yield from self._fitting_context(asked.content)
         reply = yield cpu(self._generate, ctx, sampling)
-        yield from self._add([asked, Message("assistant", reply)])
+        if remember:
+            yield from self._add([asked, Message("assistant", reply)])
         return reply
 
     def _generate(self, ctx: ReadContext, sampling: dict) -> str:
-        with model_lock(self.engine) or nullcontext():
+        with self._reading():
             return self.engine.generate(ctx.messages, ctx.memory or None, **sampling)
 
     def stream(self, question: str, **sampling: Any) -> Iterator[str]:
@@ -273,7 +280,7 @@ class GradMemConversationMemory:
         asked = to_message({"role": "user", "content": question}, "question")
         ctx = steps.run(self._fitting_context(asked.content), self.store)
         pieces: list[str] = []
-        with model_lock(self.engine) or nullcontext():
+        with self._reading():
             for piece in self.engine.stream(ctx.messages, ctx.memory or None, **sampling):
                 pieces.append(piece)
                 yield piece
@@ -282,9 +289,8 @@ class GradMemConversationMemory:
     async def astream(self, question: str, **sampling: Any) -> AsyncIterator[str]:
         asked = to_message({"role": "user", "content": question}, "question")
         ctx = await steps.arun(self._fitting_context(asked.content), self.store)
-        lock = model_lock(self.engine)
-        if lock is not None:
-            await asyncio.to_thread(lock.acquire)
+        reading = self._reading()
+        await asyncio.to_thread(reading.__enter__)  # may wait for a LoRA model lock
         pieces: list[str] = []
         try:
             pieces_iter = self.engine.stream(ctx.messages, ctx.memory or None, **sampling)
@@ -292,8 +298,7 @@ class GradMemConversationMemory:
                 pieces.append(piece)
                 yield piece
         finally:
-            if lock is not None:
-                lock.release()
+            reading.__exit__(None, None, None)
         await steps.arun(self._add([asked, Message("assistant", "".join(pieces).strip())]), self.store)
 
     # WRITE ----------------------------------------------------------------------------------------
@@ -329,41 +334,9 @@ class GradMemConversationMemory:
         comp = yield from self._ready()
         return (yield from comp.rebuild())
 
-    def _kick(self) -> None:
-        """Ask the worker for a compression pass; a pass already running re-checks when it ends."""
-        with self._lock:
-            self._dirty = True
-            if self._running:
-                return
-            self._running = True
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="gradmem-compress")
-            self._future = self._pool.submit(self._background)
-
-    def _background(self) -> None:
-        while True:
-            with self._lock:
-                if not self._dirty:
-                    self._running = False
-                    return
-                self._dirty = False
-            try:
-                steps.run(self._compress_due(), self.store)
-            except Exception as exc:
-                log.exception("background compression of session %r failed", self.session_id)
-                self._error = exc
-
     def wait(self, timeout: float | None = None) -> None:
         """Block until background compression is idle; re-raise the error of a failed pass."""
-        while True:
-            with self._lock:
-                future = self._future if self._running else None
-            if future is None:
-                break
-            future.result(timeout)
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
+        self._worker.wait(timeout)
 
     async def await_compression(self) -> None:
         """Async twin of wait()."""
@@ -414,8 +387,7 @@ class GradMemConversationMemory:
         try:
             self.wait()
         finally:
-            if self._pool is not None:
-                self._pool.shutdown()
+            self._worker.shutdown()
             if self._owns_store:
                 self.store.close()
 
@@ -423,8 +395,7 @@ class GradMemConversationMemory:
         try:
             await self.await_compression()
         finally:
-            if self._pool is not None:
-                self._pool.shutdown()
+            self._worker.shutdown()
             if self._owns_store:
                 await self.store.aclose()
 

@@ -19,18 +19,22 @@ MODES = ("background", "inline")
 class MemoryPolicy:
     """How a conversation's history moves from text into memory blocks.
 
-    recent_tokens: the newest turns kept as text, always at least `min_keep_messages` of them. 512 because
-        READ cost is linear in its input: on 2 CPU cores SmolLM2-135M prefills ~1.6 ms/token and decodes
-        ~42 ms/token, so a 512-token window costs ~0.8 s, about a third of a 64-token reply, while holding the
-        last ~6-10 turns verbatim; 2048 would cost ~3.4 s, more than the reply itself
-        (benchmarks/results/conversation-*.json, "window_sweep").
-    segment_tokens: the most text one block holds (256; one WRITE fits 256 tokens in 16 vectors, 16x).
+    recent_tokens: the newest turns kept as text, always at least `min_keep_messages` of them. 512, from
+        benchmarks/conversation.py's "window_sweep" (SmolLM2-135M, 2 CPU threads, a full memory of 512 vectors
+        in front, 64-token reply): a turn takes 3.8 s with a 128-token window, 4.7 s with 512, 6.0 s with 1024
+        and 7.9 s with 2048, as prefill costs ~2 ms a position against ~45 ms per decoded token. 512 is the
+        largest window whose prefill stays well under half the turn (38%, 48% at 1024) and it keeps the last
+        ~20 turns of a typical chat verbatim.
+    segment_tokens: the most text one WRITE holds (256 tokens into 16 vectors). A message longer than that is
+        cut by layout.segment_turns into pieces, one WRITE each, never truncated; the pieces of one message
+        share one block (pieces x memory_tokens vectors), so a block always covers whole messages.
     memory_tokens: vectors per block. None: the adapter's trained size, else engine.write_config (16).
     max_blocks: blocks per session before the oldest are consolidated (32: 512 vectors at most in READ).
     min_keep_messages: never compress the last N messages (2: the last exchange stays verbatim).
     steps, lr: override the engine's WRITE settings (engine.write_config: Adam x100 frozen, SGD K<=5 adapter).
-    mode: "background" (default: a turn never waits on a WRITE; one worker thread per conversation) or
-        "inline" (compress before the call that made it due returns).
+    mode: "background" (default: a turn never waits on a WRITE; one worker thread per conversation, whose
+        WRITE steps pause while the conversation generates) or "inline" (compress before the call that made
+        it due returns).
     lease_ttl_s: the compression lease's lifetime, renewed while writing; a crashed writer blocks others
         for at most this long.
     """

@@ -19,6 +19,7 @@ from gradmem_agent.storage import FingerprintMismatchError, SQLStore
 
 from gradmem_agent import GradMem, GradMemConversationMemory
 from gradmem_agent.adapter import AdapterConfig, GradMemAdapter
+from gradmem_agent.background import ReadGate, Worker
 from gradmem_agent.messages import Message
 from gradmem_agent.policy import MemoryPolicy, plan_blocks
 from tests.conftest import make_tiny_llama, postgres_url
@@ -115,6 +116,8 @@ def test_respond_and_stream_store_both_turns(tiny_gm, url, sid):
     roles = [(m.role, m.content) for m in conv.transcript]
     assert roles == [("user", "Hello there?"), ("assistant", reply),
                      ("user", "And again?"), ("assistant", "".join(pieces).strip())]
+    assert isinstance(conv.respond("Just peeking?", remember=False, max_new_tokens=2), str)
+    assert len(conv.transcript) == 4
     context = conv.read_context("Next?")
     assert context.messages[0] == {"role": "system", "content": "You are terse."}
     assert context.messages[-1] == {"role": "user", "content": "Next?"}
@@ -155,6 +158,49 @@ def test_background_turn_never_waits_on_write(tiny_gm, tmp_path):
         conv.add_message(message)
     assert inline_threads == {threading.get_ident()} and conv.memory_blocks
     conv.close()
+
+
+def test_worker_reruns_on_kicks_and_reports_errors():
+    started, release, runs = threading.Event(), threading.Event(), []
+
+    def job():
+        runs.append(len(runs))
+        started.set()
+        release.wait(10)
+        if len(runs) == 2:
+            raise RuntimeError("boom")
+
+    worker = Worker(job, "test")
+    worker.kick()
+    assert started.wait(10)
+    worker.kick()  # during a run: exactly one more run, however many kicks
+    worker.kick()
+    release.set()
+    with pytest.raises(RuntimeError, match="boom"):
+        worker.wait(10)
+    assert runs == [0, 1]
+    worker.wait(10)  # the error is reported once
+    worker.shutdown()
+
+
+def test_read_gate_pauses_writes_while_reading():
+    gate, resumed = ReadGate(max_pause_s=10), threading.Event()
+    with gate.reading():
+        writer = threading.Thread(target=lambda: (gate.wait_idle(), resumed.set()))
+        writer.start()
+        assert not resumed.wait(0.3)
+    assert resumed.wait(10)
+    writer.join()
+    assert _seconds(gate.wait_idle) < 0.1  # nobody reading: no pause
+    stuck = ReadGate(max_pause_s=0.2)  # never a deadlock: a pause is bounded
+    with stuck.reading():
+        assert 0.15 < _seconds(stuck.wait_idle) < 5
+
+
+def _seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def test_compress_now_and_keep_last(tiny_gm, url, sid):
