@@ -19,12 +19,12 @@ MODES = ("background", "inline")
 class MemoryPolicy:
     """How a conversation's history moves from text into memory blocks.
 
-    recent_tokens: the newest turns kept as text, always at least `min_keep_messages` of them. 512, from
-        benchmarks/conversation.py's "window_sweep" (SmolLM2-135M, 2 CPU threads, a full memory of 512 vectors
-        in front, 64-token reply): a turn takes 3.8 s with a 128-token window, 4.7 s with 512, 6.0 s with 1024
-        and 7.9 s with 2048, as prefill costs ~2 ms a position against ~45 ms per decoded token. 512 is the
-        largest window whose prefill stays well under half the turn (38%, 48% at 1024) and it keeps the last
-        ~20 turns of a typical chat verbatim.
+    recent_tokens: the newest turns kept as text, always at least `min_keep_messages` of them. 512, from the
+        "window_sweep" of benchmarks/results/conversation-2026-11-26-cpu2.json (SmolLM2-135M, 2 CPU threads, a
+        full memory of 512 vectors in front): prefill takes 1.0 s with a 128-token window, 1.6 s with 512,
+        2.5 s with 1024 and 4.7 s with 2048, against ~45-70 ms per decoded token, so a turn with a 64-token
+        reply takes 4.3 / 4.8 / 5.9 / 9.1 s. 512 is the largest window whose prefill stays under a third of
+        the turn (43% at 1024, 51% at 2048), and it keeps the last ~20 turns of a typical chat verbatim.
     segment_tokens: the most text one WRITE holds (256 tokens into 16 vectors). A message longer than that is
         cut by layout.segment_turns into pieces, one WRITE each, never truncated; the pieces of one message
         share one block (pieces x memory_tokens vectors), so a block always covers whole messages.
