@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
     parser.add_argument("--sections", default="chats,babi,kv")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args()
     if args.quick:
         args.babi, args.kv, args.kv_pairs = 4, 4, "4,8"
@@ -121,7 +122,8 @@ def main() -> None:
     out = args.out or Path(__file__).parent / "results" / f"quality-{stamp:%Y-%m-%d}-{device.split(':')[0]}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1, default=str) + "\n")
-    plot(report, out.with_suffix(".png"))
+    if not args.no_plot:
+        plot(report, out.with_suffix(".png"))
     print(f"saved {out}")
 
 

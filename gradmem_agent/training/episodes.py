@@ -28,6 +28,12 @@ class Episode:
     def messages(self) -> list[dict]:
         return read_messages(self.recent, self.question)
 
+    @property
+    def in_memory(self) -> bool:
+        """True when every fact behind the answer left the window (documents: always)."""
+        cut = len(self.context_text) - len(self.recent) if self.kind == "chat" else len(self.context_text)
+        return all(t < cut for t in self.qa.fact_turns)
+
     def full_messages(self) -> list[dict]:
         if self.kind == "chat":
             return read_messages(self.context_text, self.question)
@@ -58,7 +64,8 @@ def episodes_for(sample: Sample, count, segment_tokens: int, recent_messages: in
 
 
 def sample_mix(rng: random.Random, n: int, weights: dict[str, float], seed: int, split: str,
-               chat_turns: tuple[int, int], kv_pairs: tuple[int, int]) -> list[Sample]:
+               chat_turns: tuple[int, int], kv_pairs: tuple[int, int],
+               facts: tuple[int, int] = (2, 5)) -> list[Sample]:
     """Draw n samples from the data generators according to `weights` (kinds: chat, babi1-3, kv, text)."""
     from .data import babi_samples, chat_samples, kv_samples
 
@@ -67,7 +74,7 @@ def sample_mix(rng: random.Random, n: int, weights: dict[str, float], seed: int,
     for i, kind in enumerate(kinds):
         s = seed * 1000 + i
         if kind == "chat":
-            out += chat_samples(1, split=split, seed=s, turns=chat_turns)
+            out += chat_samples(1, split=split, seed=s, turns=chat_turns, facts=facts)
         elif kind.startswith("babi"):
             out += babi_samples(int(kind[-1]), 1, split=split, seed=s)
         elif kind == "kv":

@@ -37,6 +37,8 @@ class Stage:
     chat_turns: tuple[int, int]
     segment_tokens: int
     kv_pairs: tuple[int, int] = (2, 8)
+    facts: tuple[int, int] = (2, 5)
+    memory_only: float = 0.5  # share of chat questions kept only if their facts left the window
 
 
 @dataclass
@@ -58,8 +60,12 @@ class TrainConfig:
     max_steps: int = 100_000
     mix: dict[str, float] = field(default_factory=lambda: {"chat": 0.6, "babi1": 0.1, "babi2": 0.1,
                                                            "babi3": 0.05, "kv": 0.15})
+    # Short contexts and questions about compressed facts first, so the reader must learn to read memory
+    # before the answer format alone can lower the loss.
     curriculum: list[Stage] = field(default_factory=lambda: [
-        Stage(0, 1, (6, 10), 128), Stage(150, 2, (8, 14), 192), Stage(400, 3, (8, 16), 256),
+        Stage(0, 1, (6, 8), 128, (1, 4), (1, 3), 0.9),
+        Stage(200, 2, (8, 12), 192, (2, 8), (2, 4), 0.7),
+        Stage(500, 3, (8, 16), 256, (2, 12), (2, 5), 0.5),
     ])
     seed: int = 0
 
@@ -159,8 +165,10 @@ class Trainer:
         stage = cfg.stage(self.step)
         seed = cfg.seed + self.step * self.acc.num_processes + self.acc.process_index
         rng = random.Random(seed)
-        samples = sample_mix(rng, cfg.samples_per_step, cfg.mix, seed, "train", stage.chat_turns, stage.kv_pairs)
+        samples = sample_mix(rng, cfg.samples_per_step, cfg.mix, seed, "train", stage.chat_turns, stage.kv_pairs,
+                             tuple(stage.facts))
         episodes = flatten(samples, self.count, stage.segment_tokens, rng.choice([2, cfg.recent_messages]))
+        episodes = [e for e in episodes if e.in_memory or rng.random() >= stage.memory_only] or episodes
         batch = collate(episodes, self.tokenizer, self.acc.device)
         for group in self.opt.param_groups:
             group["lr"] = lr_at(self.step, cfg, self.warmup_from)
@@ -215,12 +223,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-steps", type=int, default=100_000)
     parser.add_argument("--curriculum", default=None, help="JSON list of stages overriding the default")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--warmup", type=int, default=50)
     args = parser.parse_args(argv)
 
     order = {"2": True, "1": False}.get(args.order) or int(args.order.lstrip("k"))
     config = TrainConfig(model=args.model, lora_rank=args.lora_rank, lora_phases=args.lora_phases,
                          samples_per_step=args.samples, lr=args.lr, inner_lr=args.inner_lr, second_order=order,
-                         max_steps=args.max_steps, seed=args.seed)
+                         max_steps=args.max_steps, seed=args.seed, warmup=args.warmup)
     if args.curriculum:
         config.curriculum = [Stage(**s) for s in json.loads(args.curriculum)]
     args.out.mkdir(parents=True, exist_ok=True)
