@@ -1,0 +1,30 @@
+"""LangChain 1.x / LangGraph integration of GradMem.
+
+    from gradmem_agent.integrations.langchain import ChatGradMem, GradMemMiddleware, GradMemChatMessageHistory
+
+- ChatGradMem: a BaseChatModel over the local engine that reads a session's memory blocks as a soft prompt
+  (langchain-core only).
+- GradMemChatMessageHistory: a BaseChatMessageHistory for RunnableWithMessageHistory (langchain-core only).
+- GradMemMiddleware: create_agent middleware that moves old messages into memory per LangGraph thread (needs
+  the ``langchain`` extra: ``pip install 'gradmem-agent[langchain]'``; imported on first access).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .chat_model import ChatGradMem, parse_tool_call
+from .history import GradMemChatMessageHistory
+
+if TYPE_CHECKING:
+    from .middleware import GradMemMiddleware, GradMemState
+
+__all__ = ["ChatGradMem", "GradMemChatMessageHistory", "GradMemMiddleware", "GradMemState", "parse_tool_call"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("GradMemMiddleware", "GradMemState"):
+        from . import middleware
+
+        return getattr(middleware, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
