@@ -131,7 +131,8 @@ class ChatGradMem(BaseChatModel):
 
     engine: a GradMem (None: the process-wide default, loaded on first use). session_id / url / store / memory:
     a fixed session (memory: an existing GradMemConversationMemory, which also fixes the engine); a per-call
-    ``configurable.session_id`` takes precedence over session_id. Sampling: max_new_tokens, temperature, top_p,
+    ``configurable.session_id`` takes precedence over session_id. memory_options: GradMemConversationMemory
+    keyword arguments for the sessions this model opens (MemoryPolicy fields, on_mismatch=...). Sampling: max_new_tokens, temperature, top_p,
     top_k, repetition_penalty, seed (GradMem.generate's options).
     """
 
@@ -142,6 +143,7 @@ class ChatGradMem(BaseChatModel):
     url: str | None = None
     store: Any = Field(default=None, exclude=True)
     memory: Any = Field(default=None, exclude=True)
+    memory_options: dict[str, Any] = Field(default_factory=dict)
     max_new_tokens: int = 256
     temperature: float = 0.0
     top_p: float = 1.0
@@ -185,7 +187,8 @@ class ChatGradMem(BaseChatModel):
         with self._sessions_lock:
             conv = self._sessions.get(session_id)
             if conv is None:
-                conv = GradMemConversationMemory(session_id, self.get_engine(), url=self.url, store=self.store)
+                conv = GradMemConversationMemory(session_id, self.get_engine(), url=self.url, store=self.store,
+                                                 **self.memory_options)
                 self._sessions[session_id] = conv
             return conv
 
