@@ -200,13 +200,16 @@ def print_memory(conv) -> None:
 def cmd_ingest(args) -> int:
     from . import documents
 
+    from pathlib import Path
+
     text = documents.read_text_file(args.file)  # before loading the model: fail fast
+    source = Path(args.file).name
     segment_tokens = args.segment_tokens or 256
     args.segment_tokens = segment_tokens
     conv = open_conversation(args, mode="inline")
     try:
         engine = conv.engine
-        segments, records = documents.plan_ingest(conv, text, str(args.file), segment_tokens)
+        segments, records = documents.plan_ingest(conv, text, source, segment_tokens)
         # (plan_ingest is repeated by ingest(); it only reads)
         pending = documents.pending_messages(conv) + len(records)
         steps = args.steps if args.steps is not None else engine.write_config.steps
@@ -215,7 +218,7 @@ def cmd_ingest(args) -> int:
         bar = WriteBar(total=pending * (steps + 1), desc="WRITE")
         conv.write_progress = bar
         try:
-            result = documents.ingest(conv, text, str(args.file), segment_tokens=segment_tokens)
+            result = documents.ingest(conv, text, source, segment_tokens=segment_tokens)
         finally:
             bar.close()
         s = conv.stats()

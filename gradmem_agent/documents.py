@@ -4,8 +4,9 @@ Design (resumable by construction):
 - the document is cut by layout.segment_document into segments that, rendered as one chat turn, fit one WRITE
   (`segment_tokens`, default 256);
 - each segment is stored as a "user" message of the session, with extra={"document": name, "segment": i,
-  "sha256": ...}; segments whose content hash the session already holds are skipped, so running the same
-  ingest again appends nothing;
+  "sha256": ...}; a segment whose (document, index, hash) the session already holds is skipped, so running
+  the same ingest again appends nothing (`document` is the file's name, so a re-ingest from another folder
+  is recognised; an edited file appends only its changed segments);
 - then GradMemConversationMemory.compress(keep_last=0) writes every message not yet in memory; it commits one
   block per segment (on the CPU), so an interrupted ingest resumes at the first segment without a block.
 - `ask` answers with remember=False: only the memory blocks and the question are fed to the model; the
@@ -71,15 +72,17 @@ def plan_ingest(conv, text: str, source: str, segment_tokens: int) -> tuple[list
     """The document's segments and the message records still missing from the session."""
     engine = conv.engine
     segments = document_segments(text, engine.count_tokens, segment_tokens, engine.tokenizer)
-    held = {content_hash(m.content) for m in conv.store.messages(conv.session_id)}
+    held = {_key(m.extra) for m in conv.store.messages(conv.session_id) if isinstance(m.extra, dict)}
     records = []
     for i, seg in enumerate(segments):
-        digest = content_hash(seg)
-        if digest in held:
-            continue
-        held.add(digest)
-        records.append(MessageRecord(DOCUMENT_ROLE, seg, extra={"document": source, "segment": i, "sha256": digest}))
+        extra = {"document": source, "segment": i, "sha256": content_hash(seg)}
+        if _key(extra) not in held:
+            records.append(MessageRecord(DOCUMENT_ROLE, seg, extra=extra))
     return segments, records
+
+
+def _key(extra: dict) -> tuple:
+    return extra.get("document"), extra.get("segment"), extra.get("sha256")
 
 
 def pending_messages(conv) -> int:

@@ -1,0 +1,198 @@
+"""The `gradmem` command line and the examples, run as subprocesses (real default model, tiny budgets)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT = (
+    "The lighthouse on Gull Island was built in 1887. Its keeper, Ada Brennan, lived there for thirty years. "
+    "She kept a journal of every ship that passed. The lamp burned whale oil until 1921.\n"
+    "In the winter of 1903 a storm destroyed the boathouse. Ada's cat was named Pepper. "
+    "Supplies came every two weeks by boat from the mainland town of Kerrow.\n"
+)
+TINY = ["--steps", "2", "--memory-tokens", "4", "--segment-tokens", "48", "--adapter", "none"]
+
+
+def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "2", "TOKENIZERS_PARALLELISM": "false"}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return run("-m", "gradmem_agent.cli", *args, timeout=timeout)
+
+
+def one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode == 1, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gradmem: error: "), result.stderr
+    assert fragment in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def model_available():
+    from gradmem_agent.models import ModelNotFoundError, cached_default_model_dir
+
+    try:
+        cached_default_model_dir()
+    except ModelNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('cli') / 'cli.db'}"
+
+
+@pytest.fixture(scope="module")
+def doc(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("doc") / "lighthouse.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def ingested(model_available, db, doc):
+    first = cli("ingest", str(doc), "--session", "doc", "--db", db, *TINY)
+    assert first.returncode == 0, first.stderr
+    return first
+
+
+# --help -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", [
+    [], ["chat"], ["ingest"], ["ask"], ["sessions"], ["sessions", "list"], ["sessions", "show"],
+    ["sessions", "delete"], ["sessions", "stats"], ["demo"], ["train"],
+])
+def test_help(command):
+    result = cli(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout
+
+
+def test_no_command_prints_help():
+    result = cli()
+    assert result.returncode == 2 and "usage:" in result.stdout
+
+
+# ingest / ask -------------------------------------------------------------------------------------------
+@pytest.mark.model
+def test_ingest_then_ask(ingested, db):
+    assert "new block(s)" in ingested.stdout and "0 already stored" in ingested.stdout
+    answer = cli("ask", "--session", "doc", "--db", db, "--adapter", "none", "--memory-tokens", "4",
+                 "--max-new-tokens", "6", "What was the cat called?")
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout.strip()
+
+
+@pytest.mark.model
+def test_ingest_is_resumable(ingested, db, doc):
+    again = cli("ingest", str(doc), "--session", "doc", "--db", db, *TINY)
+    assert again.returncode == 0, again.stderr
+    assert "0 to write" in again.stdout and "0 new block(s)" in again.stdout
+
+
+@pytest.mark.model
+def test_ingest_resumes_after_interruption(model_available, tmp_path, doc):
+    """Segments stored but never written (a crash between the two) are written by the next run, once."""
+    from gradmem_agent import GradMem, GradMemConversationMemory
+    from gradmem_agent.documents import plan_ingest
+
+    url = f"sqlite:///{tmp_path / 'resume.db'}"
+    engine = GradMem.from_pretrained(adapter=None)
+    with GradMemConversationMemory("r", engine, url=url, mode="inline", segment_tokens=48) as conv:
+        segments, records = plan_ingest(conv, TEXT, doc.name, 48)
+        conv.store.append_messages("r", records[:1])  # interrupted: one segment stored, nothing written
+    result = cli("ingest", str(doc), "--session", "r", "--db", url, *TINY)
+    assert result.returncode == 0, result.stderr
+    assert f"1 already stored, {len(segments)} to write" in result.stdout
+    stats = cli("sessions", "stats", "r", "--db", url)
+    assert f"turns: {len(segments)}" in stats.stdout and f"turns_in_memory: {len(segments)}" in stats.stdout
+
+
+# sessions ---------------------------------------------------------------------------------------------
+@pytest.mark.model
+def test_sessions_list_show_stats(ingested, db):
+    listed = cli("sessions", "list", "--db", db)
+    assert listed.returncode == 0 and "doc" in listed.stdout
+    shown = cli("sessions", "show", "doc", "--db", db)
+    assert shown.returncode == 0 and "blocks:" in shown.stdout and "lighthouse" in shown.stdout.lower()
+    stats = cli("sessions", "stats", "doc", "--db", db)
+    assert stats.returncode == 0, stats.stderr
+    for key in ("turns:", "vectors:", "stored_bytes:", "compression_ratio:"):
+        assert key in stats.stdout
+
+
+def test_sessions_delete(tmp_path):
+    from gradmem_agent.storage import MessageRecord, SQLStore
+
+    url = f"sqlite:///{tmp_path / 'del.db'}"
+    with SQLStore(url) as store:
+        store.append_messages("gone", [MessageRecord("user", "hello")])
+    deleted = cli("sessions", "delete", "gone", "--db", url)
+    assert deleted.returncode == 0 and "deleted" in deleted.stdout
+    assert "no sessions" in cli("sessions", "--db", url).stdout
+    one_line_error(cli("sessions", "delete", "gone", "--db", url), "unknown session")
+
+
+# bad input -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", [
+    ["ask", "--session", "nope", "Where?"], ["sessions", "show", "nope"], ["sessions", "delete", "nope"],
+    ["sessions", "stats", "nope"],
+])
+def test_unknown_session(tmp_path, command):
+    one_line_error(cli(*command, "--db", f"sqlite:///{tmp_path / 'empty.db'}"), "unknown session 'nope'")
+
+
+def test_missing_binary_and_empty_files(tmp_path):
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    one_line_error(cli("ingest", str(tmp_path / "missing.txt"), "--session", "s", "--db", url), "no such file")
+    binary = tmp_path / "image.bin"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    one_line_error(cli("ingest", str(binary), "--session", "s", "--db", url), "binary")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\u00e9 cr\u00e8me".encode("latin-1"))
+    one_line_error(cli("ingest", str(latin), "--session", "s", "--db", url), "not UTF-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n")
+    one_line_error(cli("ingest", str(empty), "--session", "s", "--db", url), "empty")
+
+
+def test_empty_question(tmp_path):
+    one_line_error(cli("ask", "--session", "doc", "--db", f"sqlite:///{tmp_path / 'q.db'}", "  "), "question is empty")
+
+
+def test_usage_error_exit_2():
+    result = cli("ingest")
+    assert result.returncode == 2 and "required" in result.stderr
+
+
+# demo and examples ----------------------------------------------------------------------------------------
+@pytest.mark.model
+def test_demo_quick(model_available, tmp_path):
+    result = cli("demo", "--quick", "--db", f"sqlite:///{tmp_path / 'demo.db'}")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "engine:" in out and "frozen" in out
+    assert ">>> WRITE" in out and "reconstruction accuracy" in out
+    assert "memory " in out and "truncation" in out and "recall:" in out
+
+
+@pytest.mark.model
+def test_example_chatbot(model_available, tmp_path):
+    result = run("examples/chatbot.py", "--quick", "--turns", "4", "--db", f"sqlite:///{tmp_path / 'c.db'}")
+    assert result.returncode == 0, result.stderr
+    assert "[4] user:" in result.stdout and "memory block(s)" in result.stdout
+
+
+@pytest.mark.model
+def test_example_document_qa(model_available, tmp_path):
+    result = run("examples/document_qa.py", "--quick", "--db", f"sqlite:///{tmp_path / 'd.db'}")
+    assert result.returncode == 0, result.stderr
+    assert "ingested built-in" in result.stdout and result.stdout.count("A: ") == 2
