@@ -132,8 +132,8 @@ class ChatGradMem(BaseChatModel):
     engine: a GradMem (None: the process-wide default, loaded on first use). session_id / url / store / memory:
     a fixed session (memory: an existing GradMemConversationMemory, which also fixes the engine); a per-call
     ``configurable.session_id`` takes precedence over session_id. memory_options: GradMemConversationMemory
-    keyword arguments for the sessions this model opens (MemoryPolicy fields, on_mismatch=...). Sampling: max_new_tokens, temperature, top_p,
-    top_k, repetition_penalty, seed (GradMem.generate's options).
+    keyword arguments for the sessions this model opens (MemoryPolicy fields, on_mismatch=...). Sampling:
+    max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed (GradMem.generate's options).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
