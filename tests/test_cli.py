@@ -19,13 +19,14 @@ TEXT = (
 TINY = ["--steps", "2", "--memory-tokens", "4", "--segment-tokens", "48", "--adapter", "none"]
 
 
-def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def run(*args: str, timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "2", "TOKENIZERS_PARALLELISM": "false"}
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env,
+                          input=stdin)
 
 
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return run("-m", "gradmem_agent.cli", *args, timeout=timeout)
+def cli(*args: str, timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return run("-m", "gradmem_agent.cli", *args, timeout=timeout, stdin=stdin)
 
 
 def one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
@@ -66,19 +67,34 @@ def ingested(model_available, db, doc):
 
 
 # --help -------------------------------------------------------------------------------------------------
+def test_help_subprocess():
+    result = cli("--help")
+    assert result.returncode == 0 and "usage: gradmem" in result.stdout
+    for command in ("chat", "ingest", "ask", "sessions", "demo", "train"):
+        assert command in result.stdout
+    assert "--out" in cli("train", "--help").stdout  # delegated to gradmem_agent.training.train
+
+
 @pytest.mark.parametrize("command", [
-    [], ["chat"], ["ingest"], ["ask"], ["sessions"], ["sessions", "list"], ["sessions", "show"],
-    ["sessions", "delete"], ["sessions", "stats"], ["demo"], ["train"],
+    ["chat"], ["ingest"], ["ask"], ["sessions"], ["sessions", "list"], ["sessions", "show"],
+    ["sessions", "delete"], ["sessions", "stats"], ["demo"],
 ])
-def test_help(command):
-    result = cli(*command, "--help")
-    assert result.returncode == 0, result.stderr
-    assert "usage:" in result.stdout
+def test_help(command, capsys):
+    from gradmem_agent.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: gradmem " + " ".join(command))
+    if command[0] in ("chat", "ingest", "ask", "demo"):
+        assert "--db" in out and "--model" in out and "--steps" in out
 
 
-def test_no_command_prints_help():
-    result = cli()
-    assert result.returncode == 2 and "usage:" in result.stdout
+def test_no_command_prints_help(capsys):
+    from gradmem_agent.cli import main
+
+    assert main([]) == 2 and "usage:" in capsys.readouterr().out
 
 
 # ingest / ask -------------------------------------------------------------------------------------------
@@ -142,12 +158,19 @@ def test_sessions_delete(tmp_path):
 
 
 # bad input -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("command", [
-    ["ask", "--session", "nope", "Where?"], ["sessions", "show", "nope"], ["sessions", "delete", "nope"],
-    ["sessions", "stats", "nope"],
-])
-def test_unknown_session(tmp_path, command):
-    one_line_error(cli(*command, "--db", f"sqlite:///{tmp_path / 'empty.db'}"), "unknown session 'nope'")
+def test_unknown_session_subprocess(tmp_path):
+    one_line_error(cli("ask", "--session", "nope", "--db", f"sqlite:///{tmp_path / 'e.db'}", "Where?"),
+                   "unknown session 'nope'")
+
+
+@pytest.mark.parametrize("command", [["sessions", "show", "nope"], ["sessions", "delete", "nope"],
+                                     ["sessions", "stats", "nope"]])
+def test_unknown_session(tmp_path, command, capsys):
+    from gradmem_agent.cli import main
+
+    assert main([*command, "--db", f"sqlite:///{tmp_path / 'empty.db'}"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gradmem: error: unknown session 'nope'")
 
 
 def test_missing_binary_and_empty_files(tmp_path):
@@ -171,6 +194,18 @@ def test_empty_question(tmp_path):
 def test_usage_error_exit_2():
     result = cli("ingest")
     assert result.returncode == 2 and "required" in result.stderr
+
+
+# chat -----------------------------------------------------------------------------------------------------
+@pytest.mark.model
+def test_chat_session_persists(model_available, tmp_path):
+    url = f"sqlite:///{tmp_path / 'chat.db'}"
+    result = cli("chat", "--session", "c", "--db", url, "--max-new-tokens", "4", *TINY, "--recent-tokens", "8",
+                 stdin="Hello, my name is Ada and I keep bees on the roof.\nWhat is my name?\n/memory\n/quit\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("bot> ") == 2 and "memory:" in result.stdout
+    stats = cli("sessions", "stats", "c", "--db", url)
+    assert "turns: 4" in stats.stdout
 
 
 # demo and examples ----------------------------------------------------------------------------------------
