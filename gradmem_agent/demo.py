@@ -107,8 +107,9 @@ def run_demo(args) -> int:
         _say(f"\nrecall: memory {score['memory']}/{n}, truncation {score['truncation']}/{n} "
              f"(an answer counts if it contains the expected word)")
         if engine.adapter is None:
-            _say("note: frozen model, no trained adapter: the memory vectors reconstruct their turns, but a frozen "
-                 "135M model reads them poorly for questions; a trained adapter is what makes recall reliable.")
+            _say("note: frozen model, no trained adapter: WRITE fits the vectors so that the model reconstructs the "
+                 "turns (the accuracy above), but this model was never trained to answer questions from memory "
+                 "vectors; recall from memory is what a trained adapter (`gradmem train`) is for.")
         _say(f"total time: {time.perf_counter() - started:.0f} s")
     finally:
         bar.close()
