@@ -198,9 +198,9 @@ def print_memory(conv) -> None:
 
 
 def cmd_ingest(args) -> int:
-    from . import documents
-
     from pathlib import Path
+
+    from . import documents
 
     text = documents.read_text_file(args.file)  # before loading the model: fail fast
     source = Path(args.file).name
@@ -376,7 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", parents=[db, model, recent], help="scripted long chat: memory vs truncation",
                        description="Plant facts early in a long scripted chat, show the compressions as they happen, "
                                    "then ask recall questions answered from memory and, side by side, by the same "
-                                   "model with the old turns dropped (truncation).")
+                                   "model with the old turns dropped (truncation). Defaults: 16 memory vectors, "
+                                   "up to 80 Adam steps, 128-token segments, 128-token recent window. With --db, "
+                                   "its session 'demo' is cleared first (default: a temporary database).")
     p.add_argument("--quick", action="store_true", help="a few WRITE steps and short answers (for tests)")
     p.add_argument("--max-new-tokens", type=_positive, default=None)
     p.set_defaults(func=cmd_demo)
