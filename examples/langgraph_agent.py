@@ -20,19 +20,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True, help="SQLite file for the memory (checkpoints go to DB.ckpt)")
     parser.add_argument("--thread", default="garden", help="LangGraph thread id")
-    parser.add_argument("--turns", type=int, default=4)
-    parser.add_argument("--recent-tokens", type=int, default=48, help="text window, in model tokens")
-    parser.add_argument("--segment-tokens", type=int, default=64, help="most text one memory block holds")
-    parser.add_argument("--steps", type=int, default=3, help="WRITE steps per block")
-    parser.add_argument("--max-new-tokens", type=int, default=24)
+    parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--recent-tokens", type=int, default=32, help="text window, in model tokens")
+    parser.add_argument("--segment-tokens", type=int, default=40, help="most text one memory block holds")
+    parser.add_argument("--steps", type=int, default=1, help="WRITE steps per block")
+    parser.add_argument("--max-new-tokens", type=int, default=10)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
+    from gradmem_agent.integrations.langchain import ChatGradMem, GradMemMiddleware
     from langchain.agents import create_agent
     from langchain_core.tools import tool
     from langgraph.checkpoint.sqlite import SqliteSaver
-
-    from gradmem_agent.integrations.langchain import ChatGradMem, GradMemMiddleware
 
     @tool
     def garden_size(plant: str) -> str:

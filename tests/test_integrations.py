@@ -168,7 +168,7 @@ def test_middleware_never_splits_tool_calls(tokenizer, tmp_path):
     wide = GradMem(make_tiny_llama(len(tokenizer), max_positions=1024), tokenizer, name="tiny-llama")  # tool prompt
     agent, mw = agent_for(wide, f"sqlite:///{tmp_path / 'mem.db'}", InMemorySaver())
     config = {"configurable": {"thread_id": "tools"}}
-    for i in range(5):
+    for i in range(3):
         cid = f"call_{i}"
         history = [
             HumanMessage(turn(i)),
