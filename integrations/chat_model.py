@@ -21,6 +21,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
+from gradmem_agent.storage import SQLStore, default_url
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -51,6 +52,20 @@ def default_engine() -> GradMem:
         if _default_engine is None:
             _default_engine = GradMem.from_pretrained()
         return _default_engine
+
+
+_stores: dict[str, SQLStore] = {}
+_stores_lock = threading.Lock()
+
+
+def shared_store(url: str | None) -> SQLStore:
+    """One SQLStore per URL per process (None: storage.default_url()), shared by the integration objects that
+    are given a URL, so that e.g. a history made per call does not open a connection pool per call."""
+    url = url or default_url()
+    with _stores_lock:
+        if url not in _stores:
+            _stores[url] = SQLStore(url)
+        return _stores[url]
 
 
 def engine_lock(engine: GradMem) -> threading.Lock:
@@ -187,8 +202,8 @@ class ChatGradMem(BaseChatModel):
         with self._sessions_lock:
             conv = self._sessions.get(session_id)
             if conv is None:
-                conv = GradMemConversationMemory(session_id, self.get_engine(), url=self.url, store=self.store,
-                                                 **self.memory_options)
+                store = self.store if self.store is not None else shared_store(self.url)
+                conv = GradMemConversationMemory(session_id, self.get_engine(), store=store, **self.memory_options)
                 self._sessions[session_id] = conv
             return conv
 

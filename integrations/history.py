@@ -22,15 +22,18 @@ from langchain_core.messages import BaseMessage
 from gradmem_agent.conversation import GradMemConversationMemory
 from gradmem_agent.engine import GradMem
 
-from .chat_model import default_engine, to_record
+from .chat_model import default_engine, shared_store, to_record
 
 
 class GradMemChatMessageHistory(BaseChatMessageHistory):
     """One session's history: recent turns as messages, older turns compressed into memory blocks.
 
     engine: a GradMem (None: the process-wide default shared with ChatGradMem). url/store: where the session
-    lives. memory: an existing GradMemConversationMemory instead (the other arguments are then ignored).
-    policy_fields: MemoryPolicy fields (e.g. recent_tokens=, segment_tokens=, steps=, mode="inline").
+    lives (a URL opens one store per process, shared by every history and ChatGradMem given that URL, so
+    ``get_session_history`` may make a new history per call). memory: an existing GradMemConversationMemory
+    instead (the other arguments are then ignored). policy_fields: MemoryPolicy fields (recent_tokens=,
+    segment_tokens=, steps=, ...); mode defaults to "inline": add_messages returns once compression is done,
+    and no worker thread is left behind by a history object nobody closes.
     """
 
     def __init__(self, session_id: str | None = None, engine: GradMem | None = None, *, url: str | None = None,
@@ -38,8 +41,11 @@ class GradMemChatMessageHistory(BaseChatMessageHistory):
         if memory is None:
             if session_id is None:
                 raise ValueError("pass a session_id (or memory=)")
+            if url is not None and store is not None:
+                raise ValueError("pass url or store, not both")
             memory = GradMemConversationMemory(session_id, engine if engine is not None else default_engine(),
-                                               url=url, store=store, **policy_fields)
+                                               store=store if store is not None else shared_store(url),
+                                               **{"mode": "inline", **policy_fields})
         self.memory = memory
 
     @property
