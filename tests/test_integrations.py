@@ -157,8 +157,11 @@ def test_middleware_compresses_and_survives_restart(tiny_gm, tmp_path):
     agent2, mw2 = agent_for(tiny_gm, url, SqliteSaver(conn))
     assert texts(agent2.get_state(config).values["messages"]) == texts(state_messages)
     agent2.invoke({"messages": [HumanMessage("How many tulips did I plant?")]}, config)
+    streamed = [c for c, _ in agent2.stream({"messages": [HumanMessage("And roses?")]}, config, stream_mode="messages")
+                if isinstance(c, AIMessageChunk)]
+    assert streamed and streamed[-1].response_metadata["memory_blocks"] > 0  # _stream reads the memory too
     conv2 = mw2.memory("t1")
-    assert len(conv2.transcript) == 14
+    assert len(conv2.transcript) == 16
     assert [b.first_seq for b in conv2.memory_blocks][: len(blocks)] == [b.first_seq for b in blocks]
     mw2.close()
     conn.close()
@@ -237,18 +240,24 @@ def test_middleware_with_postgres_saver(tiny_gm):
             saver.delete_thread(thread)
 
 
+def test_middleware_import_error_names_the_extra():
+    code = ("import sys; sys.modules['langchain.agents'] = None\n"
+            "from gradmem_agent.integrations.langchain import ChatGradMem, GradMemChatMessageHistory\n"
+            "try:\n    from gradmem_agent.integrations.langchain import GradMemMiddleware\n"
+            "except ImportError as exc:\n    print(exc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert "gradmem-agent[langchain]" in out.stdout, out.stderr[-2000:]
+
+
 # -- GradMemChatMessageHistory --------------------------------------------------------------------------------
 
 
 def test_history_with_runnable_with_message_history(tiny_gm, tmp_path):
     url = f"sqlite:///{tmp_path / 'hist.db'}"
     prompt = ChatPromptTemplate.from_messages([MessagesPlaceholder("history"), ("human", "{question}")])
-    histories = {}
 
-    def get_history(session_id: str) -> GradMemChatMessageHistory:
-        if session_id not in histories:
-            histories[session_id] = GradMemChatMessageHistory(session_id, tiny_gm, url=url, mode="inline", **SMALL)
-        return histories[session_id]
+    def get_history(session_id: str) -> GradMemChatMessageHistory:  # a new object per call, as is common
+        return GradMemChatMessageHistory(session_id, tiny_gm, url=url, **SMALL)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -258,7 +267,7 @@ def test_history_with_runnable_with_message_history(tiny_gm, tmp_path):
                                            input_messages_key="question", history_messages_key="history")
     for i in range(6):
         reply = chain.invoke({"question": turn(i)}, {"configurable": {"session_id": "s1"}})
-    history = histories["s1"]
+    history = get_history("s1")
     transcript = history.transcript
     assert [m.content for m in transcript if isinstance(m, HumanMessage)] == [turn(i) for i in range(6)]
     assert len(transcript) == 12 and [m.type for m in transcript] == ["human", "ai"] * 6
