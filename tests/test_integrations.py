@@ -296,7 +296,8 @@ def test_history_with_runnable_with_message_history(tiny_gm, tmp_path):
 @pytest.mark.parametrize("script", ["langgraph_agent.py", "lcel_history.py"])
 def test_example_runs(script, tmp_path, default_model_dir):
     env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
-    proc = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--db", str(tmp_path / "ex.db")],
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--db", str(tmp_path / "ex.db"),
+                           "--max-new-tokens", "6"],
                           capture_output=True, text=True, timeout=180, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "memory blocks:" in proc.stdout
