@@ -67,7 +67,8 @@ class Backbone:
             memory = self.adapter.project(memory)
         return memory.to(self.dtype)
 
-    def hidden_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def hidden_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """attention_mask None means no padding: the decoder takes its plain causal path (no mask tensor)."""
         positions = torch.arange(embeds.shape[1], device=embeds.device).unsqueeze(0)
         out = self.model.get_decoder()(
             inputs_embeds=embeds, attention_mask=attention_mask, position_ids=positions, use_cache=False
@@ -75,14 +76,16 @@ class Backbone:
         return out.last_hidden_state
 
     def reconstruction(
-        self, memory: torch.Tensor, input_ids: torch.Tensor, mask: torch.Tensor
+        self, memory: torch.Tensor, input_ids: torch.Tensor, mask: torch.Tensor, padded: bool | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per-sample NLL of the text given [memory; text]; the last memory position predicts token 0.
 
-        memory [B, m, d] fp32, input_ids/mask [B, T] (right-padded). Returns (loss [B], correct [B], count [B]).
+        memory [B, m, d] fp32, input_ids/mask [B, T] (right-padded). `padded=False` promises that mask is all
+        ones (a faster attention path); None checks nothing and always passes the mask.
+        Returns (loss [B], correct [B], count [B]).
         """
         m = memory.shape[1]
         embeds = torch.cat([self.project(memory), self.embed(input_ids)], dim=1)
-        attention = torch.cat([mask.new_ones(mask.shape[0], m), mask], dim=1)
+        attention = None if padded is False else torch.cat([mask.new_ones(mask.shape[0], m), mask], dim=1)
         hidden = self.hidden_states(embeds, attention)[:, m - 1 : -1]
         return token_cross_entropy(hidden, self.head_weight, input_ids, mask)

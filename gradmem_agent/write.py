@@ -63,7 +63,7 @@ def write_batch(
     """
     start = time.perf_counter()
     batch = input_ids.shape[0]
-    lengths = mask.sum(1)
+    lengths = mask.sum(1).cpu()
     memory = m0.detach().float().to(backbone.device).expand(batch, -1, -1).clone()
     exp_avg = torch.zeros_like(memory) if config.optimizer == "adam" else None
     exp_avg_sq = torch.zeros_like(memory) if config.optimizer == "adam" else None
@@ -76,17 +76,21 @@ def write_batch(
 
     for step in range(config.steps + 1):
         rows = active
-        width = int(lengths[rows].max())
+        row_lengths = lengths[rows.cpu()]
+        width = int(row_lengths.max())
         ids, msk = input_ids[rows, :width], mask[rows, :width]
         needs_grad = step < config.steps
         current = memory[rows].requires_grad_(needs_grad)
         with torch.set_grad_enabled(needs_grad):
-            loss, correct, count = backbone.reconstruction(current, ids, msk)
+            loss, correct, count = backbone.reconstruction(current, ids, msk, padded=bool(row_lengths.min() < width))
             finite = torch.isfinite(loss)
             if needs_grad:
                 (grad,) = torch.autograd.grad(torch.where(finite, loss, 0.0).sum(), current)
-        acc = (correct.float() / count.clamp(min=1)).cpu()
-        loss_cpu, finite_cpu = loss.detach().float().cpu(), finite.cpu()
+        # one device->host copy per step
+        loss_cpu, acc, finite_cpu = torch.stack(
+            [loss.detach().float(), correct.float() / count.clamp(min=1), finite.float()]
+        ).cpu()
+        finite_cpu = finite_cpu.bool()
 
         keep = []
         for j, row in enumerate(rows.tolist()):

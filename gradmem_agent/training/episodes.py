@@ -78,7 +78,8 @@ def sample_mix(rng: random.Random, n: int, weights: dict[str, float], seed: int,
         elif kind.startswith("babi"):
             out += babi_samples(int(kind[-1]), 1, split=split, seed=s)
         elif kind == "kv":
-            out += kv_samples(rng.randint(*kv_pairs), 1, seed=s, questions=2)
+            pairs = rng.randint(*kv_pairs)
+            out += kv_samples(pairs, 1, seed=s, questions=min(2, pairs))
         else:
             raise ValueError(f"unknown data kind {kind!r}")
     return out
