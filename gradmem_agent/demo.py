@@ -84,6 +84,10 @@ def run_demo(args) -> int:
                      f"{block.vectors.shape[0]} vectors in {float(st.get('seconds', 0)):.1f} s, "
                      f"{st.get('steps')} steps, reconstruction accuracy {float(st.get('token_accuracy', 0)):.1%} "
                      f"(stopped: {st.get('stopped')})")
+                if not quick:  # what the block holds: greedy decoding from the memory alone
+                    text = engine.reconstruct(block.vectors, max_new_tokens=block.tokens)
+                    _say(f"         decoded from the {block.vectors.shape[0]} vectors alone: "
+                         f"{' | '.join(text.split(chr(10)))[:240]!r}")
         stats = conv.stats()
         ratio = f"{stats.compression_ratio:.1f}" if stats.compression_ratio else "n/a"
         acc = f"{stats.mean_token_accuracy:.1%}" if stats.mean_token_accuracy is not None else "n/a"
