@@ -52,14 +52,19 @@ class Backbone:
 
     @cached_property
     def fingerprint(self) -> str:
-        """Identifies the weights (not their dtype or device): config plus an embedding checksum."""
+        """Identifies the weights (not their device, nor fp32 vs bf16): architecture plus sampled weights.
+
+        Sampled rows of the embeddings and of the last layer's weights, rounded to bf16, are hashed: two
+        models of the same shape (other seeds, fine-tunes) get different fingerprints.
+        """
         config = {k: getattr(self.model.config, k, None) for k in _FINGERPRINT_FIELDS}
-        emb = self.embed.weight.detach()
-        rows = emb[:: max(1, emb.shape[0] // 64)].float().cpu()
-        checksum = [round(float(rows.abs().mean()), 3), round(float(rows.std()), 3)]
-        blob = json.dumps({"config": config, "embed": checksum}, sort_keys=True, default=str)
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+        last = [p for n, p in self.model.named_parameters() if "lora_" not in n and p.dim() == 2][-2]
+        for weight in (self.embed.weight, last):
+            rows = weight.detach()[:: max(1, weight.shape[0] // 64), :64]
+            digest.update(rows.to(torch.bfloat16).view(torch.int16).cpu().numpy().tobytes())
         name = str(getattr(self.model.config, "name_or_path", "") or "model").rstrip("/").split("/")[-1]
-        return f"{name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+        return f"{name}-{digest.hexdigest()[:12]}"
 
     def project(self, memory: torch.Tensor) -> torch.Tensor:
         """Memory [.., m, d] (fp32) → input embeddings in the model's dtype."""
