@@ -86,7 +86,8 @@ def main() -> None:
                 row = {"mode": mode, "batch": b, "tokens": t, "vectors": v, "error": "out of memory"}
                 torch.cuda.empty_cache()
             except Exception as exc:  # a compile failure is a result too
-                row = {"mode": mode, "batch": b, "tokens": t, "vectors": v, "error": f"{type(exc).__name__}: {exc}"[:300]}
+                error = f"{type(exc).__name__}: {exc}"[:300]
+                row = {"mode": mode, "batch": b, "tokens": t, "vectors": v, "error": error}
             rows.append(row)
             print(json.dumps(row), flush=True)
 

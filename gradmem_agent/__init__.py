@@ -20,7 +20,17 @@ _EXPORTS = {
     "ModelNotFoundError": "models",
     "WriteConfig": "write",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AdapterConfig",
+    "AdapterMismatchError",
+    "GradMem",
+    "GradMemAdapter",
+    "GradMemConversationMemory",
+    "Memory",
+    "ModelNotFoundError",
+    "WriteConfig",
+    "WriteStats",
+]
 
 if TYPE_CHECKING:
     from .adapter import AdapterConfig, AdapterMismatchError, GradMemAdapter

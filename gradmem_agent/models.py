@@ -148,7 +148,6 @@ def load_model(
 ) -> LoadedModel:
     """Load a causal LM and its tokenizer offline-friendly: local paths never touch the network."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()

@@ -85,5 +85,6 @@ def sample_mix(rng: random.Random, n: int, weights: dict[str, float], seed: int,
     return out
 
 
-def flatten(samples: Sequence[Sample], count, segment_tokens: int, recent_messages: int, tokenizer=None) -> list[Episode]:
+def flatten(samples: Sequence[Sample], count, segment_tokens: int, recent_messages: int,
+            tokenizer=None) -> list[Episode]:
     return [e for s in samples for e in episodes_for(s, count, segment_tokens, recent_messages, tokenizer)]

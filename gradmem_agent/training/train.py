@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-
 from safetensors.torch import load_file
 
 from ..adapter import ADAPTER_CONFIG, ADAPTER_WEIGHTS, AdapterConfig, GradMemAdapter
@@ -198,7 +197,8 @@ class Trainer:
             if self.step % 10 == 0:
                 avg = {k: sum(r[k] for r in window) / len(window) for k in
                        ("loss", "answer_loss", "answer_exact", "recon_loss", "grad_norm")}
-                avg.update(step=self.step, inner_steps=row["inner_steps"], sec_per_step=(time.time() - t0) / len(window))
+                per_step = (time.time() - t0) / len(window)
+                avg.update(step=self.step, inner_steps=row["inner_steps"], sec_per_step=per_step)
                 self.log.append(avg)
                 self.acc.print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in avg.items()}))
                 window, t0 = [], time.time()
