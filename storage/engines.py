@@ -17,9 +17,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _SQLITE_PRAGMAS = (
     f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys = ON",
-    "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
 )
+_WAL_TRIES = 200
 _PREPARED = "gradmem_prepared"
 
 _SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
@@ -100,6 +100,27 @@ def _sqlite_begin(conn: Connection) -> None:
         cursor = dbapi_conn.cursor()
         for pragma in _SQLITE_PRAGMAS:
             cursor.execute(pragma)
+        _enable_wal(cursor)
         cursor.close()
         pooled.info[_PREPARED] = True
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+
+
+def _enable_wal(cursor) -> None:
+    """Switch the file to WAL. The switch needs an exclusive lock and SQLite does not wait on the busy
+    timeout for it, so connections opening a fresh file at once retry; WAL is persistent, so once any
+    connection has switched, the others find it on."""
+    import sqlite3
+    import time
+
+    for _ in range(_WAL_TRIES):
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() in ("wal", "memory"):
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(0.05)
