@@ -115,12 +115,15 @@ def _enable_wal(cursor) -> None:
 
     for _ in range(_WAL_TRIES):
         try:
-            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            cursor.execute("PRAGMA journal_mode")
+            mode = cursor.fetchone()[0]
             if str(mode).lower() in ("wal", "memory"):
                 return
             cursor.execute("PRAGMA journal_mode = WAL")
             return
-        except sqlite3.OperationalError as exc:
+        except Exception as exc:  # sqlite3's or the aiosqlite adapter's OperationalError
+            if not isinstance(exc, sqlite3.OperationalError) and "OperationalError" not in type(exc).__name__:
+                raise
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
             time.sleep(0.05)
