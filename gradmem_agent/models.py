@@ -154,6 +154,8 @@ def load_model(
     path, name = resolve_model_path(model)
     dev = pick_device(device)
     kwargs = {"dtype": pick_dtype(dtype, dev), "attn_implementation": attn_implementation}
+    if dev.type != "cpu":
+        kwargs["device_map"] = {"": str(dev)}  # accelerate places the weights as they load
     local = Path(path).is_dir()
     if local:
         kwargs["local_files_only"] = True
@@ -164,7 +166,8 @@ def load_model(
         offline = os.environ.get("HF_HUB_OFFLINE") == "1"
         hint = " (HF_HUB_OFFLINE=1 is set, so only cached models can load)" if offline else ""
         raise ModelNotFoundError(f"could not load model {name!r}{hint}: {exc}\n{INSTALL_HINT}") from exc
-    lm.to(dev)
+    if dev.type == "cpu":
+        lm.to(dev)
     lm.eval()
     lm.requires_grad_(False)
     if tokenizer.pad_token_id is None:
