@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +25,7 @@ from .read import (
     stack_memory,
     stream_text,
 )
-from .write import WriteConfig, write_batch
+from .write import WriteConfig, pad_right, write_batch
 
 # Adapters trained by this project, shipped inside the package.
 SHIPPED_ADAPTERS = Path(__file__).parent / "adapters"
@@ -172,7 +173,7 @@ class GradMem:
             report = None
             if progress is not None:
                 report = functools.partial(_report_progress, progress, start * (config.steps + 1), len(chunk), total)
-            with self._phase("write"):
+            with self.phase("write"):
                 results = write_batch(self.backbone, m0, ids, mask, config, report)
             memories += [Memory(v, s, self.fingerprint, self.adapter_id) for v, s in results]
         return memories
@@ -197,18 +198,10 @@ class GradMem:
         return encoded
 
     def _pad(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(s) for s in seqs)
-        pad = self.tokenizer.pad_token_id or 0
-        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for i, s in enumerate(seqs):
-            ids[i, : len(s)] = torch.tensor(s)
-            mask[i, : len(s)] = 1
-        return ids.to(self.device), mask.to(self.device)
+        return pad_right(seqs, self.tokenizer.pad_token_id or 0, self.device)
 
-    def _phase(self, name: str):
-        import contextlib
-
+    def phase(self, name: str):
+        """Context for "write" or "read": switches the adapter's LoRA as its lora_phases says."""
         return self.adapter.phase(name) if self.adapter is not None else contextlib.nullcontext()
 
     # READ -----------------------------------------------------------------------------------------
@@ -216,7 +209,7 @@ class GradMem:
         """Greedy decode from the memory alone (no prompt): the text the memory holds."""
         n = max_new_tokens or memory.stats.tokens or 256
         embeds, attention = read_inputs(self.backbone, stack_memory(memory, self.hidden_size), [])
-        with self._phase("write"):
+        with self.phase("write"):
             ids = greedy_ids(self.backbone, embeds, attention, n)
         return self.tokenizer.decode(ids, skip_special_tokens=False)
 
@@ -237,7 +230,7 @@ class GradMem:
         """Reply to chat `messages`, reading `memory` (a Memory, a list of blocks oldest first, or None)."""
         sampling = SamplingConfig(max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed)
         embeds, attention, _ = self.build_inputs(messages, memory)
-        with self._phase("read"):
+        with self.phase("read"):
             ids = generate_ids(self.backbone, embeds, attention, sampling)
         return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
 
@@ -247,5 +240,5 @@ class GradMem:
         """Like `generate`, yielding text pieces as they are decoded."""
         sampling = SamplingConfig(max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed)
         embeds, attention, _ = self.build_inputs(messages, memory)
-        with self._phase("read"):
+        with self.phase("read"):
             yield from stream_text(self.backbone, self.tokenizer, embeds, attention, sampling)

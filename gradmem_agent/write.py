@@ -48,6 +48,17 @@ class WriteConfig:
 ProgressFn = Callable[[int, int], None]
 
 
+def pad_right(seqs: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token lists → right-padded ids [B, T] and mask [B, T] (an empty batch gives one masked column)."""
+    width = max([len(s) for s in seqs] or [1]) or 1
+    ids = torch.full((max(1, len(seqs)), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+        mask[i, : len(s)] = 1
+    return ids.to(device), mask.to(device)
+
+
 def write_batch(
     backbone: Backbone,
     m0: torch.Tensor,

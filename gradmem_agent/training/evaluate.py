@@ -9,14 +9,13 @@ Methods, all with the same model, chat template, greedy decoding and scorer:
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 import torch
 
 from ..engine import GradMem
 from ..layout import read_messages
-from ..read import prompt_ids, stack_memory
+from ..read import prompt_ids, read_inputs, stack_memory
 from .episodes import Episode
 from .scoring import is_correct
 
@@ -32,14 +31,12 @@ def answer_batch(gm: GradMem, items: Sequence[tuple[torch.Tensor | None, list[di
     """Greedy replies for (memory [n*m, d] or None, messages) pairs; left-padded batches."""
     backbone = gm.backbone
     replies: list[str] = []
-    phase = gm.adapter.phase("read") if gm.adapter is not None else contextlib.nullcontext()
-    with phase:
+    with gm.phase("read"):
         for start in range(0, len(items), batch_size):
             rows = []
             for memory, messages in items[start : start + batch_size]:
-                ids = torch.tensor(prompt_ids(gm.tokenizer, messages), device=backbone.device)
-                parts = [backbone.project(memory.to(backbone.device))] if memory is not None and memory.numel() else []
-                rows.append(torch.cat([*parts, backbone.embed(ids)], dim=0))
+                stacked = stack_memory(memory, gm.hidden_size)
+                rows.append(read_inputs(backbone, stacked, prompt_ids(gm.tokenizer, messages))[0][0])
             width = max(r.shape[0] for r in rows)
             embeds = rows[0].new_zeros(len(rows), width, rows[0].shape[-1])
             attention = torch.zeros(len(rows), width, dtype=torch.long, device=backbone.device)

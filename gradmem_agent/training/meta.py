@@ -16,7 +16,7 @@ import torch
 from ..backbone import Backbone
 from ..losses import token_cross_entropy
 from ..read import prompt_ids
-from ..write import unrolled_write
+from ..write import pad_right, unrolled_write
 from .episodes import Episode
 
 
@@ -46,13 +46,8 @@ def collate(episodes: Sequence[Episode], tokenizer, device) -> Batch:
         answer = tokenizer(ep.qa.answer + end, add_special_tokens=False)["input_ids"]
         read_ids.append(prompt + answer)
         answer_start.append(len(prompt))
-    width = max([len(s) for s in seqs] or [1])
-    write_ids = torch.zeros(max(1, len(seqs)), width, dtype=torch.long)
-    write_mask = torch.zeros_like(write_ids)
-    for i, s in enumerate(seqs):
-        write_ids[i, : len(s)] = torch.tensor(s)
-        write_mask[i, : len(s)] = 1
-    return Batch(write_ids.to(device), write_mask.to(device), blocks, read_ids, answer_start)
+    write_ids, write_mask = pad_right(seqs, 0, device)
+    return Batch(write_ids, write_mask, blocks, read_ids, answer_start)
 
 
 def answer_loss(backbone: Backbone, memories: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
