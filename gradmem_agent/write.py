@@ -177,6 +177,7 @@ def unrolled_write(
         keep = second_order is True or (second_order is not False and k >= steps - int(second_order))
         with torch.enable_grad():
             loss, _, _ = backbone.reconstruction(memory, input_ids, mask)
-            (grad,) = torch.autograd.grad(loss.sum(), memory, create_graph=keep)
+            # the last step's graph stays alive: callers may add its reconstruction loss to the outer loss
+            (grad,) = torch.autograd.grad(loss.sum(), memory, create_graph=keep, retain_graph=keep or k == steps - 1)
         memory = memory - lr * (grad if keep else grad.detach())
     return memory, loss

@@ -27,12 +27,13 @@ class Batch:
     blocks: list[list[int]]        # per episode: its rows of write_ids, oldest first
     read_ids: list[list[int]]      # per episode: prompt + answer tokens
     answer_start: list[int]        # per episode: index in read_ids where the answer begins
+    in_memory: list[bool]          # per episode: every fact behind the answer left the window
 
 
 def collate(episodes: Sequence[Episode], tokenizer, device) -> Batch:
     rows: dict[str, int] = {}
     seqs: list[list[int]] = []
-    blocks, read_ids, answer_start = [], [], []
+    blocks, read_ids, answer_start, in_memory = [], [], [], []
     end = tokenizer.eos_token or "<|im_end|>"
     for ep in episodes:
         idx = []
@@ -46,8 +47,9 @@ def collate(episodes: Sequence[Episode], tokenizer, device) -> Batch:
         answer = tokenizer(ep.qa.answer + end, add_special_tokens=False)["input_ids"]
         read_ids.append(prompt + answer)
         answer_start.append(len(prompt))
+        in_memory.append(ep.in_memory)
     write_ids, write_mask = pad_right(seqs, 0, device)
-    return Batch(write_ids, write_mask, blocks, read_ids, answer_start)
+    return Batch(write_ids, write_mask, blocks, read_ids, answer_start, in_memory)
 
 
 def answer_loss(backbone: Backbone, memories: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,6 +91,10 @@ def outer_loss(backbone: Backbone, batch: Batch, *, steps: int, lr: float, secon
     with adapter.phase("read"):
         loss, exact = answer_loss(backbone, memories, batch)
     total = loss.mean() + recon_weight * recon.mean()
+    from_memory = torch.tensor(batch.in_memory, device=exact.device)
+    # exact match on questions whose facts only the memory holds: the reading signal, free of recent turns
+    memory_exact = float(exact[from_memory].mean()) if from_memory.any() else float("nan")
     metrics = {"answer_loss": float(loss.detach().mean()), "answer_exact": float(exact.mean()),
+               "memory_exact": memory_exact,
                "recon_loss": float(recon.detach().mean()), "segments": int(batch.write_ids.shape[0])}
     return total, metrics

@@ -103,7 +103,8 @@ class Trainer:
         from accelerate import Accelerator
 
         self.config, self.out = config, out
-        self.acc = Accelerator(cpu=device == "cpu")
+        # bf16 autocast keeps fp32 master weights (M0, projection, LoRA) and the fp32 memory of the inner loop
+        self.acc = Accelerator(cpu=device == "cpu", mixed_precision="bf16" if config.precision == "bf16" else "no")
         loaded = load_model(config.model, device=self.acc.device, dtype=torch.float32, attn_implementation="eager")
         self.tokenizer = loaded.tokenizer
         model = loaded.model
@@ -197,6 +198,8 @@ class Trainer:
             if self.step % 10 == 0:
                 avg = {k: sum(r[k] for r in window) / len(window) for k in
                        ("loss", "answer_loss", "answer_exact", "recon_loss", "grad_norm")}
+                reading = [r["memory_exact"] for r in window if not math.isnan(r["memory_exact"])]
+                avg["memory_exact"] = sum(reading) / len(reading) if reading else float("nan")
                 per_step = (time.time() - t0) / len(window)
                 avg.update(step=self.step, inner_steps=row["inner_steps"], sec_per_step=per_step)
                 self.log.append(avg)
@@ -224,12 +227,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--curriculum", default=None, help="JSON list of stages overriding the default")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="bf16: autocast with fp32 master weights (the paper's setting for language tasks)")
     args = parser.parse_args(argv)
 
     order = {"2": True, "1": False}.get(args.order) or int(args.order.lstrip("k"))
     config = TrainConfig(model=args.model, lora_rank=args.lora_rank, lora_phases=args.lora_phases,
                          samples_per_step=args.samples, lr=args.lr, inner_lr=args.inner_lr, second_order=order,
-                         max_steps=args.max_steps, seed=args.seed, warmup=args.warmup)
+                         max_steps=args.max_steps, seed=args.seed, warmup=args.warmup,
+                         precision=args.precision)
     if args.curriculum:
         config.curriculum = [Stage(**s) for s in json.loads(args.curriculum)]
     args.out.mkdir(parents=True, exist_ok=True)
