@@ -202,6 +202,8 @@ class Trainer:
                 avg["memory_exact"] = sum(reading) / len(reading) if reading else float("nan")
                 per_step = (time.time() - t0) / len(window)
                 avg.update(step=self.step, inner_steps=row["inner_steps"], sec_per_step=per_step)
+                if torch.cuda.is_available():
+                    avg["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
                 self.log.append(avg)
                 self.acc.print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in avg.items()}))
                 window, t0 = [], time.time()

@@ -6,7 +6,4 @@ for cfg in "fp32 8" "bf16 8" "bf16 16"; do
   set -- $cfg
   python -m gradmem_agent.training.train --out /root/probe-$1-$2 --precision $1 --samples $2 --max-steps 20 \
     --lora-rank 8 --lr 3e-3 2>&1 | grep -E '"step": 20' | sed "s/^/$1 batch $2: /"
-  python - <<PY
-import torch; print(f"  peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB (this process only)")
-PY
 done
