@@ -7,6 +7,7 @@ qa1-qa3 (test split); (3) key-value retrieval capacity. Prints a table, saves JS
 
     python benchmarks/quality.py --device cuda            # all sections, full sizes (GPU)
     python benchmarks/quality.py --quick                  # small sizes for a CPU smoke run
+    python benchmarks/quality.py --merge a.json b.json    # one report from sections run in parallel processes
 """
 
 from __future__ import annotations
@@ -55,13 +56,18 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--adapter", default=str(SHIPPED_ADAPTERS / DEFAULT_MODEL_NAME))
     parser.add_argument("--babi", type=int, default=100, help="stories per bAbI task")
+    parser.add_argument("--babi-tasks", default="1,2,3")
     parser.add_argument("--kv", type=int, default=32, help="samples per key-value point")
     parser.add_argument("--kv-pairs", default="4,8,16,32,64")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
     parser.add_argument("--sections", default="chats,babi,kv")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--merge", nargs="+", type=Path, default=None, metavar="JSON",
+                        help="merge reports of the same adapter (sections run in parallel) into --out")
     args = parser.parse_args()
+    if args.merge:
+        return merge(args.merge, args.out, plot_it=not args.no_plot)
     if args.quick:
         args.babi, args.kv, args.kv_pairs = 4, 4, "4,8"
 
@@ -81,6 +87,8 @@ def main() -> None:
     if trained is not None:
         cfg = trained.adapter.config
         methods[f"GradMem trained (SGD K={cfg.write_steps})"] = (trained, "gradmem", {})
+        # control: what the adapter answers with the old turns gone and no memory (its prior, e.g. the answer format)
+        methods["truncation, trained adapter"] = (trained, "truncation", {})
         if cfg.lora_phases == "both":  # answers without memory must not get worse
             methods["full context, trained adapter"] = (trained, "full", {})
     results: dict = {}
@@ -91,7 +99,7 @@ def main() -> None:
         episodes = flatten(chats, count, seg, recent_messages=4)
         section("chats", None, episodes, methods, results)
     if "babi" in sections:
-        for task in (1, 2, 3):
+        for task in [int(t) for t in args.babi_tasks.split(",")]:
             eps = flatten(babi_samples(task, args.babi, split="test", seed=123), count, seg, 0)
             section(f"babi qa{task}", None, eps, methods, results)
     if "kv" in sections:
@@ -124,6 +132,25 @@ def main() -> None:
     out.write_text(json.dumps(report, indent=1, default=str) + "\n")
     if not args.no_plot:
         plot(report, out.with_suffix(".png"))
+    print(f"saved {out}")
+
+
+def merge(paths: list[Path], out: Path | None, plot_it: bool = True) -> None:
+    reports = [json.loads(p.read_text()) for p in paths]
+    if len({r["adapter"] for r in reports}) > 1:
+        raise SystemExit("refusing to merge reports of different adapters: " + ", ".join(str(p) for p in paths))
+    merged = {**reports[0], "results": {}, "seconds": max(r["seconds"] for r in reports),
+              "merged_from": [p.name for p in paths]}
+    for report in reports:
+        for name, rows in report["results"].items():
+            merged["results"].setdefault(name, {}).update(rows)
+    order = ["chats", "babi qa1", "babi qa2", "babi qa3", "kv"]
+    merged["results"] = dict(sorted(merged["results"].items(), key=lambda kv: order.index(kv[0])
+                                    if kv[0] in order else len(order)))
+    out = out or paths[0].with_name(paths[0].name.replace(".json", "-merged.json"))
+    out.write_text(json.dumps(merged, indent=1, default=str) + "\n")
+    if plot_it:
+        plot(merged, out.with_suffix(".png"))
     print(f"saved {out}")
 
 

@@ -83,3 +83,14 @@ def test_train_saves_and_resumes(tiny_dir, tmp_path):
     assert set(before) == set(after)
     assert any(not torch.equal(before[k], after[k]) for k in before)
     assert torch.load(ckpt / "state.pt", weights_only=False)["step"] == 3
+
+
+def test_spike_steps_are_skipped():
+    from gradmem_agent.training.train import Trainer
+
+    trainer = Trainer.__new__(Trainer)  # the guard needs only its config and running norm
+    trainer.config, trainer.norm_ema = TrainConfig(spike_factor=8.0), None
+    assert not any(trainer._is_spike(n) for n in (1.0, 1.2, 0.9))
+    assert trainer._is_spike(7288.0) and trainer._is_spike(float("nan")) and trainer._is_spike(float("inf"))
+    assert 0.9 < trainer.norm_ema < 1.2  # spikes do not move the running norm
+    assert not trainer._is_spike(5.0)
