@@ -39,16 +39,16 @@ def machine(device: str) -> dict:
     return info
 
 
-def section(name, engines, episodes, methods, results, **kw):
-    rows = {}
+def section(name, episodes, methods, results, save) -> None:
+    rows = results.setdefault(name, {})
     for label, (gm, method, write) in methods.items():
         t0 = time.time()
-        out = evaluate(gm, episodes, method, **write, **kw)
+        out = evaluate(gm, episodes, method, **write)
         out["seconds"] = round(time.time() - t0, 2)
         rows[label] = out
+        save()  # after every method: a part cut by a time limit keeps what it measured
         print(f"  {name:<10} {label:<28} {out['correct']:>4}/{out['total']:<4} {100 * out['accuracy']:5.1f}%"
               f"  ({out['seconds']} s)", flush=True)
-    results[name] = rows
 
 
 def main() -> None:
@@ -61,6 +61,8 @@ def main() -> None:
     parser.add_argument("--kv-pairs", default="4,8,16,32,64")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
     parser.add_argument("--sections", default="chats,babi,kv")
+    parser.add_argument("--methods", default=None,
+                        help="only these of full,truncation,summary,frozen,trained,trained-truncation,trained-full")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--merge", nargs="+", type=Path, default=None, metavar="JSON",
@@ -78,30 +80,45 @@ def main() -> None:
         trained = GradMem.from_pretrained(adapter=args.adapter, device=args.device, dtype="fp32")
     count = frozen.count_tokens
     seg = 256
-    methods = {
-        "full context": (frozen, "full", {}),
-        "truncation": (frozen, "truncation", {}),
-        "summary (same model)": (frozen, "summary", {}),
-        "GradMem frozen (Adam 100)": (frozen, "gradmem", FROZEN_WRITE),
+    methods = {  # short id -> (label, engine, method, WRITE settings)
+        "full": ("full context", frozen, "full", {}),
+        "truncation": ("truncation", frozen, "truncation", {}),
+        "summary": ("summary (same model)", frozen, "summary", {}),
+        "frozen": ("GradMem frozen (Adam 100)", frozen, "gradmem", FROZEN_WRITE),
     }
     if trained is not None:
         cfg = trained.adapter.config
-        methods[f"GradMem trained (SGD K={cfg.write_steps})"] = (trained, "gradmem", {})
+        methods["trained"] = (f"GradMem trained (SGD K={cfg.write_steps})", trained, "gradmem", {})
         # control: what the adapter answers with the old turns gone and no memory (its prior, e.g. the answer format)
-        methods["truncation, trained adapter"] = (trained, "truncation", {})
+        methods["trained-truncation"] = ("truncation, trained adapter", trained, "truncation", {})
         if cfg.lora_phases == "both":  # answers without memory must not get worse
-            methods["full context, trained adapter"] = (trained, "full", {})
+            methods["trained-full"] = ("full context, trained adapter", trained, "full", {})
+    if args.methods:
+        methods = {key: methods[key] for key in args.methods.split(",") if key in methods}
+    methods = {label: rest for label, *rest in methods.values()}
     results: dict = {}
     sections = args.sections.split(",")
     t0 = time.time()
+    stamp = dt.datetime.now(dt.timezone.utc)
+    out = args.out or Path(__file__).parent / "results" / f"quality-{stamp:%Y-%m-%d}-{device.split(':')[0]}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save(finished: bool = False) -> None:
+        """Rewritten after every method, so a run cut short keeps what it measured."""
+        report = {"benchmark": "quality", "date": stamp.isoformat(timespec="seconds"), "machine": machine(device),
+                  "model": DEFAULT_MODEL_NAME, "adapter": trained.adapter_id if trained else None,
+                  "adapter_config": trained.adapter.config.__dict__ if trained else None,
+                  "seconds": round(time.time() - t0, 1), "finished": finished, "results": results}
+        out.write_text(json.dumps(report, indent=1, default=str) + "\n")
+
     if "chats" in sections:
         chats = load_heldout_chats()
         episodes = flatten(chats, count, seg, recent_messages=4)
-        section("chats", None, episodes, methods, results)
+        section("chats", episodes, methods, results, save)
     if "babi" in sections:
         for task in [int(t) for t in args.babi_tasks.split(",")]:
             eps = flatten(babi_samples(task, args.babi, split="test", seed=123), count, seg, 0)
-            section(f"babi qa{task}", None, eps, methods, results)
+            section(f"babi qa{task}", eps, methods, results, save)
     if "kv" in sections:
         kv: dict = {}
         for pairs in [int(p) for p in args.kv_pairs.split(",")]:
@@ -120,18 +137,12 @@ def main() -> None:
             kv[f"full context pairs={pairs}"] = evaluate(frozen, eps, "full")["accuracy"]
             print(f"  kv pairs={pairs}: " + ", ".join(f"{k.split(' pairs')[0]}={v:.2f}" for k, v in kv.items()
                                                         if k.endswith(f"pairs={pairs}")), flush=True)
-        results["kv"] = kv
+            results["kv"] = kv
+            save()
 
-    stamp = dt.datetime.now(dt.timezone.utc)
-    report = {"benchmark": "quality", "date": stamp.isoformat(timespec="seconds"), "machine": machine(device),
-              "model": DEFAULT_MODEL_NAME, "adapter": trained.adapter_id if trained else None,
-              "adapter_config": trained.adapter.config.__dict__ if trained else None,
-              "seconds": round(time.time() - t0, 1), "results": results}
-    out = args.out or Path(__file__).parent / "results" / f"quality-{stamp:%Y-%m-%d}-{device.split(':')[0]}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1, default=str) + "\n")
+    save(finished=True)
     if not args.no_plot:
-        plot(report, out.with_suffix(".png"))
+        plot(json.loads(out.read_text()), out.with_suffix(".png"))
     print(f"saved {out}")
 
 
@@ -140,7 +151,7 @@ def merge(paths: list[Path], out: Path | None, plot_it: bool = True) -> None:
     if len({r["adapter"] for r in reports}) > 1:
         raise SystemExit("refusing to merge reports of different adapters: " + ", ".join(str(p) for p in paths))
     merged = {**reports[0], "results": {}, "seconds": max(r["seconds"] for r in reports),
-              "merged_from": [p.name for p in paths]}
+              "finished": all(r.get("finished", True) for r in reports), "merged_from": [p.name for p in paths]}
     for report in reports:
         for name, rows in report["results"].items():
             merged["results"].setdefault(name, {}).update(rows)

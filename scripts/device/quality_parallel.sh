@@ -6,12 +6,13 @@ set -u
 source scripts/device/env.sh
 adapter=$1
 part() { local name=$1; shift
-  timeout 560 python benchmarks/quality.py --device cuda --adapter "$adapter" --no-plot --out "$OUT/q-$name.json" "$@" \
+  timeout ${PART_SECONDS:-540} python benchmarks/quality.py --device cuda --adapter "$adapter" --no-plot --out "$OUT/q-$name.json" "$@" \
     2>&1 | grep -vE 'Warning|warn' > "/root/q-$name.log"; }
-part chats --sections chats &
+[ "${CHATS:-1}" = 1 ] && part chats --sections chats &
 for t in 1 2 3; do part babi$t --sections babi --babi-tasks $t & done
-part kv-small --sections kv --kv-pairs 4,8,16 &
+part kv-small --sections kv --kv-pairs 4,8,16 --kv 16 &
 part kv-32 --sections kv --kv-pairs 32 --kv 16 &
 part kv-64 --sections kv --kv-pairs 64 --kv 16 &
 wait
-tail -n 8 /root/q-*.log
+tail -n 8 /root/q-*.log | cut -c1-300
+python benchmarks/quality.py --merge "$OUT"/q-*.json ${EXTRA_PARTS:-} --out "$OUT/quality.json" --no-plot && rm "$OUT"/q-*.json
