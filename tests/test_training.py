@@ -89,8 +89,11 @@ def test_spike_steps_are_skipped():
     from gradmem_agent.training.train import Trainer
 
     trainer = Trainer.__new__(Trainer)  # the guard needs only its config and running norm
-    trainer.config, trainer.norm_ema = TrainConfig(spike_factor=8.0), None
+    trainer.config, trainer.norm_ema, trainer.skips_in_row = TrainConfig(spike_factor=8.0), None, 0
     assert not any(trainer._is_spike(n) for n in (1.0, 1.2, 0.9))
     assert trainer._is_spike(7288.0) and trainer._is_spike(float("nan")) and trainer._is_spike(float("inf"))
     assert 0.9 < trainer.norm_ema < 1.2  # spikes do not move the running norm
     assert not trainer._is_spike(5.0)
+    # a lasting change of scale is accepted after ten skips in a row
+    assert all(trainer._is_spike(100.0) for _ in range(10)) and not trainer._is_spike(100.0)
+    assert trainer.norm_ema == 100.0 and not trainer._is_spike(120.0)

@@ -120,6 +120,7 @@ class Trainer:
         self.step = 0
         self.warmup_from = 0
         self.norm_ema: float | None = None
+        self.skips_in_row = 0
         self.log: list[dict] = []
         self._resume()
 
@@ -195,13 +196,17 @@ class Trainer:
 
     def _is_spike(self, norm: float) -> bool:
         """Second order through K inner steps can blow up (seen at K=3: outer norms of 1e3-1e7, then the loss
-        diverged although every update was clipped). Skip steps whose norm is far above the running norm."""
+        diverged although every update was clipped). Skip steps whose norm is far above the running norm;
+        after 10 skips in a row the higher norm is taken as the new normal (e.g. a curriculum stage changed K)."""
         if not math.isfinite(norm):
             return True
         typical = self.norm_ema
-        if typical is not None and norm > self.config.spike_factor * typical:
+        if typical is not None and norm > self.config.spike_factor * typical and self.skips_in_row < 10:
+            self.skips_in_row += 1
             return True
-        self.norm_ema = norm if typical is None else 0.95 * typical + 0.05 * norm
+        self.skips_in_row = 0
+        self.norm_ema = norm if typical is None or norm > self.config.spike_factor * typical \
+            else 0.95 * typical + 0.05 * norm
         return False
 
     def run(self, minutes: float, save_every: int = 50) -> None:
