@@ -1,0 +1,93 @@
+"""CPU diagnostic (2026-11-26): can meta-training teach the real default model to read a trivial memory?
+
+One note, "the secret word is <one of 8 words>", is written into 4 memory vectors by one differentiable SGD
+step (alpha = --inner-lr) from M0; the question is answered from the memory alone. Every 25 outer steps it
+prints the test exact match and answer loss reading each sample's *own* memory and *another* sample's memory:
+reading shows up only as own < other. `--skip-first` leaves text token 0 out of the WRITE (mask and loss).
+
+    python runs/diagnostics/toy_reading.py --steps 150 [--skip-first]      # ~4.5 s a step on 2 CPU threads
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+import torch
+
+from gradmem_agent.backbone import Backbone
+from gradmem_agent.models import load_model
+from gradmem_agent.training.data import QA
+from gradmem_agent.training.episodes import Episode
+from gradmem_agent.training.meta import answer_loss, collate
+from gradmem_agent.training.train import Stage, TrainConfig, build_adapter, trainable
+from gradmem_agent.write import unrolled_write
+
+WORDS = ["apple", "river", "stone", "cloud", "tiger", "lemon", "piano", "ocean"]
+TEMPLATES = ["Note: the secret word is {w}.", "Remember this, the secret word is {w}.",
+             "The secret word for today is {w}.", "Keep it safe: the secret word is {w}."]
+
+
+def episode(rng: random.Random) -> Episode:
+    word = rng.choice(WORDS)
+    text = rng.choice(TEMPLATES).format(w=word)
+    qa = QA("What is the secret word?", word)
+    return Episode([text], [], qa.question, qa, "kv", [{"role": "user", "content": text}], [])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--skip-first", action="store_true")
+    parser.add_argument("--inner-lr", type=float, default=0.4)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    loaded = load_model("default", device="cpu", dtype=torch.float32, attn_implementation="eager")
+    tokenizer, model = loaded.tokenizer, loaded.model
+    config = TrainConfig(memory_tokens=4, lora_rank=8, curriculum=[Stage(0, 1, (1, 1), 64)])
+    adapter = build_adapter(model, config, "toy")
+    params = trainable(adapter)
+    for p in params:
+        p.requires_grad_(True)
+    backbone = Backbone(model, adapter)
+    opt = torch.optim.AdamW(params, lr=args.lr)
+
+    def write(episodes):
+        batch = collate(episodes, tokenizer, "cpu")
+        mask = batch.write_mask.clone()
+        if args.skip_first:
+            mask[:, 0] = 0
+        with adapter.phase("write"):
+            memory, _ = unrolled_write(backbone, adapter.m0, batch.write_ids, mask, steps=1, lr=args.inner_lr)
+        return memory, batch
+
+    def test() -> dict:
+        rng = random.Random(999)
+        episodes = [episode(rng) for _ in range(48)]
+        memory, batch = write(episodes)
+        with torch.no_grad(), adapter.phase("read"):
+            own_loss, own = answer_loss(backbone, memory.detach(), batch)
+            other_loss, other = answer_loss(backbone, memory.detach().roll(1, 0), batch)
+        differ = torch.tensor([episodes[i].qa.answer != episodes[i - 1].qa.answer for i in range(len(episodes))])
+        return {"own_exact": float(own.mean()), "other_exact": float(other[differ].mean()),
+                "own_loss": float(own_loss.mean()), "other_loss": float(other_loss[differ].mean())}
+
+    rng, t0 = random.Random(0), time.time()
+    print("before", test(), flush=True)
+    for step in range(1, args.steps + 1):
+        memory, batch = write([episode(rng) for _ in range(8)])
+        with adapter.phase("read"):
+            loss, _ = answer_loss(backbone, memory, batch)
+        opt.zero_grad(set_to_none=True)
+        loss.mean().backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if step % 25 == 0:
+            row = {k: round(v, 3) for k, v in test().items()}
+            print(step, row, f"{(time.time() - t0) / step:.2f} s/step", flush=True)
+
+
+if __name__ == "__main__":
+    main()
