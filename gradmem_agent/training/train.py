@@ -201,12 +201,12 @@ class Trainer:
         if not math.isfinite(norm):
             return True
         typical = self.norm_ema
-        if typical is not None and norm > self.config.spike_factor * typical and self.skips_in_row < 10:
+        spike = typical is not None and norm > self.config.spike_factor * typical
+        if spike and self.skips_in_row < 10:
             self.skips_in_row += 1
             return True
         self.skips_in_row = 0
-        self.norm_ema = norm if typical is None or norm > self.config.spike_factor * typical \
-            else 0.95 * typical + 0.05 * norm
+        self.norm_ema = norm if typical is None or spike else 0.95 * typical + 0.05 * norm
         return False
 
     def run(self, minutes: float, save_every: int = 50) -> None:
