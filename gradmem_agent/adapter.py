@@ -43,6 +43,7 @@ class AdapterConfig:
     write_steps: int = 3
     write_lr: float = 0.4
     write_optimizer: str = "sgd"
+    write_skip_tokens: int = 0  # leading text tokens hidden from WRITE, as in training
     name: str = "gradmem-adapter"
     training: dict = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)

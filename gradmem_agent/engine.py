@@ -52,7 +52,7 @@ class GradMem:
             cfg = adapter.config
             write_config = write_config or WriteConfig(
                 memory_tokens=cfg.memory_tokens, steps=cfg.write_steps, lr=cfg.write_lr,
-                optimizer=cfg.write_optimizer, target_accuracy=None,
+                optimizer=cfg.write_optimizer, target_accuracy=None, skip_tokens=cfg.write_skip_tokens,
             )
         self.write_config = write_config or FROZEN_WRITE
         self._m0_cache: dict[int, torch.Tensor] = {}

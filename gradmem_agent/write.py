@@ -16,7 +16,14 @@ import torch
 from .backbone import Backbone
 from .memory import WriteStats
 
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "nsgd", "adam")
+
+
+def normalized(grad: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Each sample's gradient [.., m, d] scaled to unit RMS: the step size no longer depends on the loss scale
+    (a second-order-trained SGD step of fixed alpha blew up when one text's gradient was 30x another's)."""
+    rms = grad.pow(2).mean(dim=(-2, -1), keepdim=True).add(eps).sqrt()
+    return grad / rms
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class WriteConfig:
     batch_size: int = 32
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
+    skip_tokens: int = 0  # leading text tokens hidden from WRITE (an adapter trained so says so)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -43,6 +51,8 @@ class WriteConfig:
             raise ValueError(f"lr must be a positive number, got {self.lr}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.skip_tokens < 0:
+            raise ValueError(f"skip_tokens must be >= 0, got {self.skip_tokens}")
 
 
 ProgressFn = Callable[[int, int], None]
@@ -93,7 +103,8 @@ def write_batch(
         needs_grad = step < config.steps
         current = memory[rows].requires_grad_(needs_grad)
         with torch.set_grad_enabled(needs_grad):
-            loss, correct, count = backbone.reconstruction(current, ids, msk, padded=bool(row_lengths.min() < width))
+            loss, correct, count = backbone.reconstruction(current, ids, msk, padded=bool(row_lengths.min() < width),
+                                                           skip_tokens=config.skip_tokens)
             finite = torch.isfinite(loss)
             if needs_grad:
                 (grad,) = torch.autograd.grad(torch.where(finite, loss, 0.0).sum(), current)
@@ -144,6 +155,8 @@ def write_batch(
 def _update(memory, grad, exp_avg, exp_avg_sq, rows, t: int, config: WriteConfig) -> torch.Tensor:
     if config.optimizer == "sgd":
         return memory - config.lr * grad
+    if config.optimizer == "nsgd":
+        return memory - config.lr * normalized(grad)
     beta1, beta2 = config.betas
     exp_avg[rows] = m = beta1 * exp_avg[rows] + (1 - beta1) * grad
     exp_avg_sq[rows] = v = beta2 * exp_avg_sq[rows] + (1 - beta2) * grad * grad
@@ -161,11 +174,14 @@ def unrolled_write(
     steps: int,
     lr: float,
     second_order: bool | int = True,
+    skip_tokens: int = 0,
+    optimizer: str = "sgd",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """K plain SGD steps from M0 that stay differentiable, for meta-training.
+    """K SGD steps ("sgd", or "nsgd": per-sample normalised gradient) from M0 that stay differentiable.
 
     second_order: True keeps the graph through every inner gradient (create_graph), False treats inner
     gradients as constants (first order), an int k keeps second order only for the last k steps.
+    skip_tokens: leading text tokens hidden from the WRITE (see Backbone.reconstruction).
     Returns (M_K [B, m, d], reconstruction loss of the last step [B]).
     """
     batch = input_ids.shape[0]
@@ -176,8 +192,9 @@ def unrolled_write(
     for k in range(steps):
         keep = second_order is True or (second_order is not False and k >= steps - int(second_order))
         with torch.enable_grad():
-            loss, _, _ = backbone.reconstruction(memory, input_ids, mask)
+            loss, _, _ = backbone.reconstruction(memory, input_ids, mask, skip_tokens=skip_tokens)
             # the last step's graph stays alive: callers may add its reconstruction loss to the outer loss
             (grad,) = torch.autograd.grad(loss.sum(), memory, create_graph=keep, retain_graph=keep or k == steps - 1)
-        memory = memory - lr * (grad if keep else grad.detach())
+        grad = grad if keep else grad.detach()
+        memory = memory - lr * (normalized(grad) if optimizer == "nsgd" else grad)
     return memory, loss

@@ -97,3 +97,72 @@ def test_spike_steps_are_skipped():
     # a lasting change of scale is accepted after ten skips in a row
     assert all(trainer._is_spike(100.0) for _ in range(10)) and not trainer._is_spike(100.0)
     assert trainer.norm_ema == 100.0 and not trainer._is_spike(120.0)
+
+
+def test_skipped_tokens_are_hidden_from_the_write(tokenizer):
+    model = make_tiny_llama(len(tokenizer), max_positions=2048)
+    backbone = Backbone(model)
+    memory = torch.randn(2, 4, model.config.hidden_size)
+    ids = torch.tensor([[5, 6, 7, 8, 9], [11, 12, 13, 14, 15]])
+    mask = torch.ones_like(ids)
+    hidden_first = mask.clone()
+    hidden_first[:, 0] = 0
+    with torch.no_grad():
+        skipped, _, count = backbone.reconstruction(memory, ids, mask, padded=False, skip_tokens=1)
+        masked, _, _ = backbone.reconstruction(memory, ids, hidden_first)
+        visible, _, _ = backbone.reconstruction(memory, ids, mask, padded=False)
+    # token 0 is neither predicted nor attended to: the same as masking it out
+    assert torch.allclose(skipped, masked) and count.tolist() == [4, 4]
+    assert not torch.allclose(skipped, visible)
+
+
+def test_normalised_inner_step_has_a_fixed_size(tokenizer):
+    from gradmem_agent.write import WriteConfig, unrolled_write, write_batch
+
+    model = make_tiny_llama(len(tokenizer), max_positions=2048)
+    backbone = Backbone(model)
+    m0 = torch.randn(4, model.config.hidden_size) * 0.02
+    ids = torch.tensor([[5, 6, 7, 8, 9], [11, 12, 13, 14, 15]])
+    memory, _ = unrolled_write(backbone, m0, ids, torch.ones_like(ids), steps=1, lr=0.1, optimizer="nsgd")
+    rms = (memory - m0).pow(2).mean(dim=(1, 2)).sqrt()
+    assert torch.allclose(rms, torch.full_like(rms, 0.1), rtol=1e-4)
+    # inference takes the same step (the adapter records write_optimizer="nsgd")
+    config = WriteConfig(memory_tokens=4, steps=1, lr=0.1, optimizer="nsgd", target_accuracy=None)
+    (written, _), _ = write_batch(backbone, m0, ids, torch.ones_like(ids), config)
+    assert torch.allclose(written, memory[0].detach(), atol=1e-5)
+    with pytest.raises(ValueError, match="optimizer"):
+        WriteConfig(optimizer="lbfgs")
+
+
+def test_reading_control_and_recall_term(tokenizer):
+    model = make_tiny_llama(len(tokenizer), max_positions=2048)
+    model.set_attn_implementation("eager")
+    config = TrainConfig(memory_tokens=4, lora_rank=2, curriculum=[Stage(0, 1, (6, 8), 64)])
+    adapter = build_adapter(model, config, "tiny")
+    params = trainable(adapter)
+    for p in params:
+        p.requires_grad_(True)
+    backbone, batch = Backbone(model, adapter), tiny_batch(tokenizer)
+    plain, metrics = outer_loss(backbone, batch, steps=1, lr=0.1, second_order=True, skip_tokens=1,
+                                optimizer="nsgd")
+    assert "memory_exact_other" in metrics and metrics["recall_loss"] == 0.0
+    with_recall, metrics = outer_loss(backbone, batch, steps=1, lr=0.1, second_order=True, skip_tokens=1,
+                                      optimizer="nsgd", recall_weight=0.5)
+    assert metrics["recall_loss"] > 0 and with_recall > plain
+    (grad,) = torch.autograd.grad(with_recall - plain, [adapter.m0])
+    assert torch.isfinite(grad).all() and grad.abs().sum() > 0  # the recall term trains M0 through the WRITE
+
+
+def test_engine_writes_as_the_adapter_was_trained(tokenizer, tmp_path):
+    from gradmem_agent import GradMem
+    from gradmem_agent.adapter import GradMemAdapter
+
+    model = make_tiny_llama(len(tokenizer), max_positions=2048)
+    config = TrainConfig(memory_tokens=4, lora_rank=0, inner_lr=0.1, inner_optimizer="nsgd", write_skip_tokens=1,
+                         curriculum=[Stage(0, 2, (6, 8), 64)])
+    build_adapter(model, config, "").save(tmp_path / "adapter")
+    gm = GradMem(model, tokenizer, GradMemAdapter.load(tmp_path / "adapter", model))
+    assert (gm.write_config.optimizer, gm.write_config.lr, gm.write_config.steps) == ("nsgd", 0.1, 2)
+    assert gm.write_config.skip_tokens == 1
+    (memory,) = gm.write("User: my cat is called Tom.")
+    assert memory.stats.steps == 2 and memory.stats.tokens > 1

@@ -4,6 +4,8 @@ WRITE: every segment of the batch is one row of an unrolled inner loop from M0 (
 READ: each episode's blocks are concatenated, oldest first, before its chat-templated prompt, and the
 cross-entropy is taken on the answer tokens only (LoRA on only when lora_phases == "both").
 Gradients reach M0, the projection and LoRA through the inner steps (second order).
+An optional recall term asks the reader to repeat each segment from its memory alone: one answer token is a
+sparse signal, a whole segment a dense one (the in-context autoencoder idea).
 """
 
 from __future__ import annotations
@@ -28,6 +30,18 @@ class Batch:
     read_ids: list[list[int]]      # per episode: prompt + answer tokens
     answer_start: list[int]        # per episode: index in read_ids where the answer begins
     in_memory: list[bool]          # per episode: every fact behind the answer left the window
+    recall_ids: list[list[int]]    # per segment: recall prompt + the segment's tokens
+    recall_start: list[int]
+
+
+RECALL_PROMPT = "Repeat the earlier text word for word."
+
+
+def recall_batch(batch: Batch) -> Batch:
+    """Each segment as an episode of its own: read its memory, answer with its text."""
+    rows = list(range(len(batch.recall_ids)))
+    return Batch(batch.write_ids, batch.write_mask, [[r] for r in rows], batch.recall_ids, batch.recall_start,
+                 [True] * len(rows), batch.recall_ids, batch.recall_start)
 
 
 def collate(episodes: Sequence[Episode], tokenizer, device) -> Batch:
@@ -49,7 +63,11 @@ def collate(episodes: Sequence[Episode], tokenizer, device) -> Batch:
         answer_start.append(len(prompt))
         in_memory.append(ep.in_memory)
     write_ids, write_mask = pad_right(seqs, 0, device)
-    return Batch(write_ids, write_mask, blocks, read_ids, answer_start, in_memory)
+    recall_prompt = prompt_ids(tokenizer, [{"role": "user", "content": RECALL_PROMPT}])
+    end_ids = tokenizer(end, add_special_tokens=False)["input_ids"]
+    recall_ids = [recall_prompt + seq + end_ids for seq in seqs]
+    return Batch(write_ids, write_mask, blocks, read_ids, answer_start, in_memory, recall_ids,
+                 [len(recall_prompt)] * len(seqs))
 
 
 def answer_loss(backbone: Backbone, memories: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,19 +100,32 @@ def answer_loss(backbone: Backbone, memories: torch.Tensor, batch: Batch) -> tup
     return loss, (correct == count).float()
 
 
-def outer_loss(backbone: Backbone, batch: Batch, *, steps: int, lr: float, second_order, recon_weight: float = 0.0):
-    """Answer loss through K inner steps; returns (loss, metrics)."""
+def outer_loss(backbone: Backbone, batch: Batch, *, steps: int, lr: float, second_order, recon_weight: float = 0.0,
+               skip_tokens: int = 0, optimizer: str = "sgd", recall_weight: float = 0.0):
+    """Answer loss through K inner steps; returns (loss, metrics).
+
+    Metrics include `memory_exact_other`: exact match on memory-only questions when each episode reads
+    another episode's memory. Reading shows up only as memory_exact > memory_exact_other; an answer format
+    or a prior over likely values scores the same on both."""
     adapter = backbone.adapter
     with adapter.phase("write"):
         memories, recon = unrolled_write(backbone, adapter.m0, batch.write_ids, batch.write_mask, steps=steps,
-                                         lr=lr, second_order=second_order)
+                                         lr=lr, second_order=second_order, skip_tokens=skip_tokens,
+                                         optimizer=optimizer)
     with adapter.phase("read"):
         loss, exact = answer_loss(backbone, memories, batch)
-    total = loss.mean() + recon_weight * recon.mean()
+        recall = answer_loss(backbone, memories, recall_batch(batch))[0] if recall_weight else loss.new_zeros(1)
+    total = loss.mean() + recon_weight * recon.mean() + recall_weight * recall.mean()
     from_memory = torch.tensor(batch.in_memory, device=exact.device)
     # exact match on questions whose facts only the memory holds: the reading signal, free of recent turns
     memory_exact = float(exact[from_memory].mean()) if from_memory.any() else float("nan")
+    memory_exact_other = float("nan")
+    if from_memory.any() and memories.shape[0] > 1:
+        with torch.no_grad(), adapter.phase("read"):
+            _, other = answer_loss(backbone, memories.detach().roll(max(1, memories.shape[0] // 2), 0), batch)
+        memory_exact_other = float(other[from_memory].mean())
     metrics = {"answer_loss": float(loss.detach().mean()), "answer_exact": float(exact.mean()),
-               "memory_exact": memory_exact,
-               "recon_loss": float(recon.detach().mean()), "segments": int(batch.write_ids.shape[0])}
+               "memory_exact": memory_exact, "memory_exact_other": memory_exact_other,
+               "recon_loss": float(recon.detach().mean()), "recall_loss": float(recall.detach().mean()),
+               "segments": int(batch.write_ids.shape[0])}
     return total, metrics

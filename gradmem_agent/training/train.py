@@ -47,6 +47,12 @@ class TrainConfig:
     lora_rank: int = 16
     lora_phases: str = "both"
     inner_lr: float = 0.4
+    # Leading segment tokens hidden from WRITE (not attended, not predicted). With them visible, the update
+    # M_1 - M0 of two different chat segments had cosine 0.998 (runs/diagnostics): the shared prefix drowned
+    # the content.
+    write_skip_tokens: int = 0
+    inner_optimizer: str = "sgd"  # or "nsgd": each sample's inner gradient normalised to unit RMS
+    projection_lr: float | None = None  # the d×d projection scales every inner step; None = lr
     second_order: bool | int = True
     samples_per_step: int = 8
     recent_messages: int = 4
@@ -56,6 +62,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     spike_factor: float = 8.0  # skip an outer step whose gradient norm exceeds this multiple of the running norm
     recon_weight: float = 0.1
+    recall_weight: float = 0.0  # READ-side recall of each segment from its memory (dense reading signal)
     precision: str = "fp32"
     max_steps: int = 100_000
     mix: dict[str, float] = field(default_factory=lambda: {"chat": 0.6, "babi1": 0.1, "babi2": 0.1,
@@ -80,7 +87,8 @@ def build_adapter(model, config: TrainConfig, fingerprint: str) -> GradMemAdapte
     cfg = AdapterConfig(hidden_size=emb.shape[1], memory_tokens=config.memory_tokens, model_fingerprint=fingerprint,
                         lora_rank=config.lora_rank, lora_phases=config.lora_phases,
                         write_steps=config.curriculum[-1].inner_steps, write_lr=config.inner_lr,
-                        write_optimizer="sgd", training=_jsonable(asdict(config)))
+                        write_optimizer=config.inner_optimizer, write_skip_tokens=config.write_skip_tokens,
+                        training=_jsonable(asdict(config)))
     adapter = GradMemAdapter(cfg, m0=untrained_m0(config.memory_tokens, emb.detach().cpu()))
     adapter.attach_lora(model)
     return adapter
@@ -116,13 +124,20 @@ class Trainer:
             p.requires_grad_(True)
         self.backbone = Backbone(model, self.adapter)
         self.params = trainable(self.adapter)
-        self.opt = torch.optim.AdamW(self.params, lr=config.lr, weight_decay=config.weight_decay)
+        projection = self._projection_weight()
+        groups = [{"params": [p for p in self.params if p is not projection], "scale": 1.0}]
+        if projection is not None:
+            groups.append({"params": [projection], "scale": (config.projection_lr or config.lr) / config.lr})
+        self.opt = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
         self.step = 0
         self.warmup_from = 0
         self.norm_ema: float | None = None
         self.skips_in_row = 0
         self.log: list[dict] = []
         self._resume()
+
+    def _projection_weight(self) -> torch.nn.Parameter | None:
+        return self.adapter.projection.weight if self.adapter.projection is not None else None
 
     def count(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -138,12 +153,16 @@ class Trainer:
                 self._param(name).copy_(tensor.to(self.acc.device))
         saved = json.loads((ckpt / ADAPTER_CONFIG).read_text()).get("training", {})
         self.step = int(saved.get("steps_done", 0))
-        if (ckpt / "state.pt").is_file():
-            state = torch.load(ckpt / "state.pt", map_location=self.acc.device, weights_only=False)
-            self.opt.load_state_dict(state["optimizer"])
-            self.step, self.log = state["step"], state.get("log", [])
-            self.norm_ema = state.get("norm_ema")
-        else:  # moments lost (only the adapter travelled): re-warm the learning rate
+        state = torch.load(ckpt / "state.pt", map_location=self.acc.device, weights_only=False) \
+            if (ckpt / "state.pt").is_file() else None
+        try:
+            if state is not None:
+                self.opt.load_state_dict(state["optimizer"])
+                self.step, self.log = state["step"], state.get("log", [])
+                self.norm_ema = state.get("norm_ema")
+        except ValueError:  # parameter groups of an older version
+            state = None
+        if state is None:  # moments lost (only the adapter travelled): re-warm the learning rate
             self.warmup_from = self.step
         self.acc.print(f"resumed from step {self.step}")
 
@@ -176,10 +195,12 @@ class Trainer:
         episodes = [e for e in episodes if e.in_memory or rng.random() >= stage.memory_only] or episodes
         batch = collate(episodes, self.tokenizer, self.acc.device)
         for group in self.opt.param_groups:
-            group["lr"] = lr_at(self.step, cfg, self.warmup_from)
+            group["lr"] = lr_at(self.step, cfg, self.warmup_from) * group["scale"]
         with self.acc.autocast():
             loss, metrics = outer_loss(self.backbone, batch, steps=stage.inner_steps, lr=cfg.inner_lr,
-                                       second_order=cfg.second_order, recon_weight=cfg.recon_weight)
+                                       second_order=cfg.second_order, recon_weight=cfg.recon_weight,
+                                       skip_tokens=cfg.write_skip_tokens, optimizer=cfg.inner_optimizer,
+                                       recall_weight=cfg.recall_weight)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if self.acc.num_processes > 1:
@@ -218,9 +239,11 @@ class Trainer:
             window.append(row)
             if self.step % 10 == 0:
                 avg = {k: sum(r[k] for r in window) / len(window) for k in
-                       ("loss", "answer_loss", "answer_exact", "recon_loss", "grad_norm", "skipped")}
-                reading = [r["memory_exact"] for r in window if not math.isnan(r["memory_exact"])]
-                avg["memory_exact"] = sum(reading) / len(reading) if reading else float("nan")
+                       ("loss", "answer_loss", "answer_exact", "recon_loss", "recall_loss", "grad_norm",
+                                             "skipped")}
+                for key in ("memory_exact", "memory_exact_other"):
+                    values = [r[key] for r in window if not math.isnan(r[key])]
+                    avg[key] = sum(values) / len(values) if values else float("nan")
                 per_step = (time.time() - t0) / len(window)
                 avg.update(step=self.step, inner_steps=row["inner_steps"], sec_per_step=per_step)
                 if torch.cuda.is_available():
@@ -245,6 +268,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=8, help="samples per step and process")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--inner-lr", type=float, default=0.4)
+    parser.add_argument("--inner-optimizer", choices=["sgd", "nsgd"], default="sgd",
+                        help="nsgd: each sample's inner gradient normalised to unit RMS (step size = inner lr)")
+    parser.add_argument("--recall-weight", type=float, default=0.0,
+                        help="weight of the READ-side recall of each segment from its own memory")
+    parser.add_argument("--projection-lr", type=float, default=None, help="outer lr of the projection (default --lr)")
+    parser.add_argument("--write-skip", type=int, default=0,
+                        help="leading segment tokens hidden from WRITE (1: the chat turn start token)")
     parser.add_argument("--order", default="2", help="2 = second order, 1 = first order, k2 = second order last k")
     parser.add_argument("--max-steps", type=int, default=100_000)
     parser.add_argument("--curriculum", default=None, help="JSON list of stages overriding the default")
@@ -257,6 +287,8 @@ def main(argv: list[str] | None = None) -> None:
     order = {"2": True, "1": False}.get(args.order) or int(args.order.lstrip("k"))
     config = TrainConfig(model=args.model, lora_rank=args.lora_rank, lora_phases=args.lora_phases,
                          samples_per_step=args.samples, lr=args.lr, inner_lr=args.inner_lr, second_order=order,
+                         write_skip_tokens=args.write_skip, inner_optimizer=args.inner_optimizer,
+                         projection_lr=args.projection_lr, recall_weight=args.recall_weight,
                          max_steps=args.max_steps, seed=args.seed, warmup=args.warmup,
                          precision=args.precision)
     if args.curriculum:

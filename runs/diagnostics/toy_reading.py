@@ -3,14 +3,17 @@
 One note, "the secret word is <one of 8 words>", is written into 4 memory vectors by one differentiable SGD
 step (alpha = --inner-lr) from M0; the question is answered from the memory alone. Every 25 outer steps it
 prints the test exact match and answer loss reading each sample's *own* memory and *another* sample's memory:
-reading shows up only as own < other. `--skip-first` leaves text token 0 out of the WRITE (mask and loss).
+reading shows up only as own < other. `--write-skip N` hides the first N text tokens from the WRITE (attention
+and loss), as the product does (`AdapterConfig.write_skip_tokens`, `gradmem train --write-skip`); the logs'
+`--skip-first` of the first drafts is `--write-skip 1`.
 
-    python runs/diagnostics/toy_reading.py --steps 150 [--skip-first]      # ~4.5 s a step on 2 CPU threads
+    python runs/diagnostics/toy_reading.py --steps 150 [--write-skip 1] [--inner-lr 4]   # ~4.5 s a step, 2 threads
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import time
 
@@ -20,7 +23,7 @@ from gradmem_agent.backbone import Backbone
 from gradmem_agent.models import load_model
 from gradmem_agent.training.data import QA
 from gradmem_agent.training.episodes import Episode
-from gradmem_agent.training.meta import answer_loss, collate
+from gradmem_agent.training.meta import answer_loss, collate, recall_batch
 from gradmem_agent.training.train import Stage, TrainConfig, build_adapter, trainable
 from gradmem_agent.write import unrolled_write
 
@@ -40,27 +43,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--skip-first", action="store_true")
+    parser.add_argument("--write-skip", type=int, default=0)
     parser.add_argument("--inner-lr", type=float, default=0.4)
+    parser.add_argument("--inner-optimizer", choices=["sgd", "nsgd"], default="sgd")
+    parser.add_argument("--projection-lr", type=float, default=None)
+    parser.add_argument("--recall-weight", type=float, default=0.0, help="add the READ-side recall of the note")
+    parser.add_argument("--lora-phases", choices=["write", "both"], default="both")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--eval-every", type=int, default=25)
     args = parser.parse_args()
-    torch.manual_seed(0)
-    loaded = load_model("default", device="cpu", dtype=torch.float32, attn_implementation="eager")
+    torch.manual_seed(args.seed)
+    device = args.device
+    loaded = load_model("default", device=device, dtype=torch.float32, attn_implementation="eager")
     tokenizer, model = loaded.tokenizer, loaded.model
-    config = TrainConfig(memory_tokens=4, lora_rank=8, curriculum=[Stage(0, 1, (1, 1), 64)])
-    adapter = build_adapter(model, config, "toy")
+    config = TrainConfig(memory_tokens=4, lora_rank=8, lora_phases=args.lora_phases,
+                         curriculum=[Stage(0, 1, (1, 1), 64)])
+    adapter = build_adapter(model, config, "toy").to(device)
     params = trainable(adapter)
     for p in params:
         p.requires_grad_(True)
     backbone = Backbone(model, adapter)
-    opt = torch.optim.AdamW(params, lr=args.lr)
+    projection = [adapter.projection.weight]
+    opt = torch.optim.AdamW([{"params": [p for p in params if p is not projection[0]]},
+                             {"params": projection, "lr": args.projection_lr or args.lr}], lr=args.lr)
 
     def write(episodes):
-        batch = collate(episodes, tokenizer, "cpu")
-        mask = batch.write_mask.clone()
-        if args.skip_first:
-            mask[:, 0] = 0
+        batch = collate(episodes, tokenizer, device)
         with adapter.phase("write"):
-            memory, _ = unrolled_write(backbone, adapter.m0, batch.write_ids, mask, steps=1, lr=args.inner_lr)
+            memory, _ = unrolled_write(backbone, adapter.m0, batch.write_ids, batch.write_mask, steps=1,
+                                       lr=args.inner_lr, skip_tokens=args.write_skip,
+                                       optimizer=args.inner_optimizer)
         return memory, batch
 
     def test() -> dict:
@@ -70,23 +83,28 @@ def main() -> None:
         with torch.no_grad(), adapter.phase("read"):
             own_loss, own = answer_loss(backbone, memory.detach(), batch)
             other_loss, other = answer_loss(backbone, memory.detach().roll(1, 0), batch)
-        differ = torch.tensor([episodes[i].qa.answer != episodes[i - 1].qa.answer for i in range(len(episodes))])
+        differ = torch.tensor([episodes[i].qa.answer != episodes[i - 1].qa.answer for i in range(len(episodes))],
+                              device=own.device)
         return {"own_exact": float(own.mean()), "other_exact": float(other[differ].mean()),
                 "own_loss": float(own_loss.mean()), "other_loss": float(other_loss[differ].mean())}
 
-    rng, t0 = random.Random(0), time.time()
+    rng, t0 = random.Random(args.seed), time.time()
     print("before", test(), flush=True)
+    row = {}
     for step in range(1, args.steps + 1):
         memory, batch = write([episode(rng) for _ in range(8)])
         with adapter.phase("read"):
             loss, _ = answer_loss(backbone, memory, batch)
+            if args.recall_weight:
+                loss = loss.mean() + args.recall_weight * answer_loss(backbone, memory, recall_batch(batch))[0].mean()
         opt.zero_grad(set_to_none=True)
         loss.mean().backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        if step % 25 == 0:
+        if step % args.eval_every == 0:
             row = {k: round(v, 3) for k, v in test().items()}
             print(step, row, f"{(time.time() - t0) / step:.2f} s/step", flush=True)
+    print("final", json.dumps({**vars(args), **row}), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """CPU diagnostic (2026-11-26): how much does one WRITE step from M0 depend on the text's content?
 
 Prints the cosine similarity between the one-step updates M_1 - M0 of different texts, with and without text
-token 0 in the WRITE (the last memory slot predicts it directly). See README.md here.
+token 0 in the WRITE (the last memory slot predicts it directly) or hidden from it. See README.md here.
 
     python runs/diagnostics/write_update_similarity.py
 """
@@ -24,8 +24,11 @@ def main() -> None:
     ids, mask = pad_right([gm.tokenizer(t, add_special_tokens=False)["input_ids"] for t in TEXTS], 0, "cpu")
     without_first = mask.clone()
     without_first[:, 0] = 0
-    for label, write_mask in (("with token 0", mask), ("token 0 left out", without_first)):
-        memory, _ = unrolled_write(gm.backbone, m0, ids, write_mask, steps=1, lr=0.4, second_order=False)
+    arms = (("with token 0", mask, 0), ("token 0 hidden (mask: attention and loss)", without_first, 0),
+            ("token 0 hidden the product's way (skip_tokens=1)", mask, 1))
+    for label, write_mask, skip in arms:
+        memory, _ = unrolled_write(gm.backbone, m0, ids, write_mask, steps=1, lr=0.4, second_order=False,
+                                   skip_tokens=skip)
         update = (memory - m0).reshape(len(TEXTS), -1).detach()
         cos = torch.nn.functional.cosine_similarity(update[:, None], update[None], dim=-1)
         print(f"{label}: update norms {[round(v, 2) for v in update.norm(dim=1).tolist()]}")
