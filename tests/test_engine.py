@@ -74,8 +74,8 @@ def test_nonfinite_loss_stops_that_sample_and_keeps_its_best_memory(tiny_gm, mon
     real = tiny_gm.backbone.reconstruction
     calls = {"n": 0}
 
-    def flaky(memory, ids, mask, padded=None):
-        loss, correct, count = real(memory, ids, mask, padded)
+    def flaky(memory, ids, mask, padded=None, **kwargs):
+        loss, correct, count = real(memory, ids, mask, padded, **kwargs)
         calls["n"] += 1
         if calls["n"] >= 3 and memory.shape[0] == 2:
             loss = torch.cat([loss[:1] * float("nan"), loss[1:]])
