@@ -26,6 +26,11 @@ def normalized(grad: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return grad / rms
 
 
+def sgd_step(memory: torch.Tensor, grad: torch.Tensor, lr: float, optimizer: str) -> torch.Tensor:
+    """One "sgd" or "nsgd" step: the same rule in the inference WRITE and in the unrolled training WRITE."""
+    return memory - lr * (normalized(grad) if optimizer == "nsgd" else grad)
+
+
 @dataclass(frozen=True)
 class WriteConfig:
     """Inner-loop settings. Frozen model: Adam lr 0.3 for ~100 steps; trained adapter: SGD, K <= 5."""
@@ -153,10 +158,8 @@ def write_batch(
 
 
 def _update(memory, grad, exp_avg, exp_avg_sq, rows, t: int, config: WriteConfig) -> torch.Tensor:
-    if config.optimizer == "sgd":
-        return memory - config.lr * grad
-    if config.optimizer == "nsgd":
-        return memory - config.lr * normalized(grad)
+    if config.optimizer in ("sgd", "nsgd"):
+        return sgd_step(memory, grad, config.lr, config.optimizer)
     beta1, beta2 = config.betas
     exp_avg[rows] = m = beta1 * exp_avg[rows] + (1 - beta1) * grad
     exp_avg_sq[rows] = v = beta2 * exp_avg_sq[rows] + (1 - beta2) * grad * grad
@@ -184,6 +187,8 @@ def unrolled_write(
     skip_tokens: leading text tokens hidden from the WRITE (see Backbone.reconstruction).
     Returns (M_K [B, m, d], reconstruction loss of the last step [B]).
     """
+    if optimizer not in ("sgd", "nsgd"):
+        raise ValueError(f"the unrolled WRITE takes optimizer 'sgd' or 'nsgd', got {optimizer!r}")
     batch = input_ids.shape[0]
     memory = m0.float().unsqueeze(0).expand(batch, -1, -1)
     if not memory.requires_grad:
@@ -195,6 +200,5 @@ def unrolled_write(
             loss, _, _ = backbone.reconstruction(memory, input_ids, mask, skip_tokens=skip_tokens)
             # the last step's graph stays alive: callers may add its reconstruction loss to the outer loss
             (grad,) = torch.autograd.grad(loss.sum(), memory, create_graph=keep, retain_graph=keep or k == steps - 1)
-        grad = grad if keep else grad.detach()
-        memory = memory - lr * (normalized(grad) if optimizer == "nsgd" else grad)
+        memory = sgd_step(memory, grad if keep else grad.detach(), lr, optimizer)
     return memory, loss

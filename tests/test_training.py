@@ -132,6 +132,8 @@ def test_normalised_inner_step_has_a_fixed_size(tokenizer):
     assert torch.allclose(written, memory[0].detach(), atol=1e-5)
     with pytest.raises(ValueError, match="optimizer"):
         WriteConfig(optimizer="lbfgs")
+    with pytest.raises(ValueError, match="optimizer"):
+        unrolled_write(backbone, m0, ids, torch.ones_like(ids), steps=1, lr=0.1, optimizer="adam")
 
 
 def test_reading_control_and_recall_term(tokenizer):

@@ -153,16 +153,17 @@ class Trainer:
                 self._param(name).copy_(tensor.to(self.acc.device))
         saved = json.loads((ckpt / ADAPTER_CONFIG).read_text()).get("training", {})
         self.step = int(saved.get("steps_done", 0))
-        state = torch.load(ckpt / "state.pt", map_location=self.acc.device, weights_only=False) \
-            if (ckpt / "state.pt").is_file() else None
-        try:
-            if state is not None:
+        state = None
+        if (ckpt / "state.pt").is_file():
+            state = torch.load(ckpt / "state.pt", map_location=self.acc.device, weights_only=False)
+            try:
                 self.opt.load_state_dict(state["optimizer"])
-                self.step, self.log = state["step"], state.get("log", [])
-                self.norm_ema = state.get("norm_ema")
-        except ValueError:  # parameter groups of an older version
-            state = None
-        if state is None:  # moments lost (only the adapter travelled): re-warm the learning rate
+            except ValueError:  # parameter groups of an older version
+                state = None
+        if state is not None:
+            self.step, self.log = state["step"], state.get("log", [])
+            self.norm_ema = state.get("norm_ema")
+        else:  # moments lost (only the adapter travelled): re-warm the learning rate
             self.warmup_from = self.step
         self.acc.print(f"resumed from step {self.step}")
 
@@ -239,8 +240,7 @@ class Trainer:
             window.append(row)
             if self.step % 10 == 0:
                 avg = {k: sum(r[k] for r in window) / len(window) for k in
-                       ("loss", "answer_loss", "answer_exact", "recon_loss", "recall_loss", "grad_norm",
-                                             "skipped")}
+                       ("loss", "answer_loss", "answer_exact", "recon_loss", "recall_loss", "grad_norm", "skipped")}
                 for key in ("memory_exact", "memory_exact_other"):
                     values = [r[key] for r in window if not math.isnan(r[key])]
                     avg[key] = sum(values) / len(values) if values else float("nan")
