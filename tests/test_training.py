@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from gradmem_agent.adapter import ADAPTER_CONFIG
 from gradmem_agent.backbone import Backbone
@@ -168,3 +168,29 @@ def test_engine_writes_as_the_adapter_was_trained(tokenizer, tmp_path):
     assert gm.write_config.skip_tokens == 1
     (memory,) = gm.write("User: my cat is called Tom.")
     assert memory.stats.steps == 2 and memory.stats.tokens > 1
+
+
+def test_a_fresh_run_starts_from_a_saved_adapter(tiny_dir, tmp_path):
+    common = ["--model", str(tiny_dir), "--device", "cpu", "--samples", "2", "--curriculum", TINY_CURRICULUM,
+              "--warmup", "1", "--lr", "1e-2", "--max-steps", "1", "--memory-tokens", "4"]
+    main(["--out", str(tmp_path / "a"), "--lora-rank", "2", *common])
+    source = tmp_path / "a" / "checkpoint"
+    marked = load_file(str(source / "adapter.safetensors"))
+    marked["m0"] += 1.0  # far from any fresh init, so the warm run's M0 shows where it started
+    save_file(marked, str(source / "adapter.safetensors"))
+
+    def leg(out: str, rank: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "gradmem_agent.training.train", "--out", str(tmp_path / out),
+                               "--lora-rank", rank, "--init-adapter", str(source), *common],
+                              capture_output=True, text=True, timeout=300)
+
+    warm = leg("b", "2")
+    assert warm.returncode == 0, warm.stderr[-2000:]
+    assert f"initialised from {source}" in warm.stdout
+    after = load_file(str(tmp_path / "b/checkpoint/adapter.safetensors"))
+    assert (after["m0"] - marked["m0"]).abs().max() < 0.05  # one step of lr 1e-2 from the saved M0
+    saved = json.loads((tmp_path / "b/checkpoint" / ADAPTER_CONFIG).read_text())["training"]
+    assert saved["init_adapter"] == str(source) and saved["steps_done"] == 1
+    wrong = leg("c", "4")
+    assert wrong.returncode != 0 and "does not fit this run" in wrong.stderr
+    assert not (tmp_path / "c" / "checkpoint").exists()

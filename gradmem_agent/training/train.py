@@ -64,6 +64,8 @@ class TrainConfig:
     recon_weight: float = 0.1
     recall_weight: float = 0.0  # READ-side recall of each segment from its memory (dense reading signal)
     precision: str = "fp32"
+    # A fresh run may start from another run's adapter of the same shape (a toy reader warm-starting the chat task)
+    init_adapter: str | None = None
     max_steps: int = 100_000
     mix: dict[str, float] = field(default_factory=lambda: {"chat": 0.6, "babi1": 0.1, "babi2": 0.1,
                                                            "babi3": 0.05, "kv": 0.15})
@@ -134,7 +136,9 @@ class Trainer:
         self.norm_ema: float | None = None
         self.skips_in_row = 0
         self.log: list[dict] = []
-        self._resume()
+        if not self._resume() and config.init_adapter:
+            self._load_weights(Path(config.init_adapter))
+            self.acc.print(f"initialised from {config.init_adapter}")
 
     def _projection_weight(self) -> torch.nn.Parameter | None:
         return self.adapter.projection.weight if self.adapter.projection is not None else None
@@ -143,14 +147,29 @@ class Trainer:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     # checkpoints ----------------------------------------------------------------------------------
-    def _resume(self) -> None:
+    def _load_weights(self, directory: Path) -> None:
+        """Copy a saved adapter's tensors into this run's; every name and shape must match."""
+        if not (directory / ADAPTER_WEIGHTS).is_file():
+            raise FileNotFoundError(f"no {ADAPTER_WEIGHTS} in {directory}")
+        saved = load_file(str(directory / ADAPTER_WEIGHTS))
+        mine = {name: self._param(name) for name in self.adapter.state_tensors()}
+        if set(saved) != set(mine):
+            raise ValueError(f"{directory} does not fit this run: tensors {sorted(set(saved) ^ set(mine))[:4]} "
+                             "are in only one of them (LoRA targets, phases or projection differ)")
+        for name, tensor in saved.items():
+            if tensor.shape != mine[name].shape:
+                raise ValueError(f"{directory} does not fit this run: {name} is {tuple(tensor.shape)}, here "
+                                 f"{tuple(mine[name].shape)} (memory tokens and LoRA rank must match)")
+        with torch.no_grad():
+            for name, tensor in saved.items():
+                mine[name].copy_(tensor.to(self.acc.device))
+
+    def _resume(self) -> bool:
         """Continue from out/checkpoint: adapter weights always; optimiser moments when state.pt survived."""
         ckpt = self.out / "checkpoint"
         if not (ckpt / ADAPTER_WEIGHTS).is_file():
-            return
-        with torch.no_grad():
-            for name, tensor in load_file(str(ckpt / ADAPTER_WEIGHTS)).items():
-                self._param(name).copy_(tensor.to(self.acc.device))
+            return False
+        self._load_weights(ckpt)
         saved = json.loads((ckpt / ADAPTER_CONFIG).read_text()).get("training", {})
         self.step = int(saved.get("steps_done", 0))
         state = None
@@ -166,6 +185,7 @@ class Trainer:
         else:  # moments lost (only the adapter travelled): re-warm the learning rate
             self.warmup_from = self.step
         self.acc.print(f"resumed from step {self.step}")
+        return True
 
     def _param(self, name: str) -> torch.Tensor:
         if name == "m0":
@@ -276,8 +296,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write-skip", type=int, default=0,
                         help="leading segment tokens hidden from WRITE (1: the chat turn start token)")
     parser.add_argument("--order", default="2", help="2 = second order, 1 = first order, k2 = second order last k")
+    parser.add_argument("--init-adapter", default=None,
+                        help="start a fresh run from this saved adapter (same memory tokens, LoRA rank and targets)")
+    parser.add_argument("--memory-tokens", type=int, default=16)
     parser.add_argument("--max-steps", type=int, default=100_000)
     parser.add_argument("--curriculum", default=None, help="JSON list of stages overriding the default")
+    parser.add_argument("--mix", default=None, help='JSON task weights, e.g. {"chat": 1.0} (default: all tasks)')
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
@@ -290,7 +314,13 @@ def main(argv: list[str] | None = None) -> None:
                          write_skip_tokens=args.write_skip, inner_optimizer=args.inner_optimizer,
                          projection_lr=args.projection_lr, recall_weight=args.recall_weight,
                          max_steps=args.max_steps, seed=args.seed, warmup=args.warmup,
-                         precision=args.precision)
+                         precision=args.precision, init_adapter=args.init_adapter,
+                         memory_tokens=args.memory_tokens)
+    if args.mix:
+        config.mix = json.loads(args.mix)
+        unknown = set(config.mix) - {"chat", "babi1", "babi2", "babi3", "kv", "text"}
+        if unknown:
+            parser.error(f"--mix: unknown task(s) {sorted(unknown)}")
     if args.curriculum:
         config.curriculum = [Stage(**s) for s in json.loads(args.curriculum)]
     args.out.mkdir(parents=True, exist_ok=True)
