@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Warm-start the chat task from a toy reader (runs/diagnostics/README.md, section 4), on the GPU machine:
-#   SEEDS="0 1 ... 15" STEPS=100 bash runs/diagnostics/toy_to_chat.sh CHAT_MINUTES
+#   SEEDS="0 1 ... 15" STEPS=100 MEMORY_TOKENS=16 bash runs/diagnostics/toy_to_chat.sh CHAT_MINUTES
 # 1. toy seeds in the chat run's shape (16 vectors, the note as a ChatML turn, LoRA r8, nsgd 0.1, token 0
 #    hidden), each adapter saved; the seed with the largest own-minus-other exact match becomes the warm start;
 # 2. two chat runs side by side, the same settings, "warm" (--init-adapter the toy reader) and "cold";
 #    $OUT/<name>.tar each (train_parallel.sh), $OUT/toy.log. A second call skips step 1 and resumes both.
 set -u
 source scripts/device/env.sh
-toy="--device cuda --memory-tokens 16 --chat --lora-rank 8 --inner-optimizer nsgd --inner-lr 0.1 --write-skip 1 --lr 1e-3"
+toy="--device cuda --memory-tokens ${MEMORY_TOKENS:-16} --chat --lora-rank 8 --inner-optimizer nsgd --inner-lr 0.1 --write-skip 1 --lr 1e-3"
 if [ ! -d /root/toyad/best ]; then
   python -c "from gradmem_agent.models import load_model; load_model('default', device='cpu')" > /dev/null 2>&1
   for seed in ${SEEDS:-0 1 2 3 4 5 6 7}; do
@@ -33,7 +33,8 @@ PY
   echo "warm start from toy seed $best"
   cp -r "/root/toyad/$best" /root/toyad/best
 fi
-curriculum='[{"start":0,"inner_steps":1,"chat_turns":[1,2],"segment_tokens":256,"kv_pairs":[1,2],"facts":[1,1],"memory_only":1.0}]'
-chat="--precision bf16 --samples 16 --lora-rank 8 --memory-tokens 16 --inner-optimizer nsgd --inner-lr 0.1 --write-skip 1"
+# chats long enough that the fact leaves the recent window (2-4 messages stay as text)
+curriculum=${CURRICULUM:-'[{"start":0,"inner_steps":1,"chat_turns":[4,6],"segment_tokens":256,"kv_pairs":[1,2],"facts":[1,1],"memory_only":1.0}]'}
+chat="--precision bf16 --samples 16 --lora-rank 8 --memory-tokens ${MEMORY_TOKENS:-16} --inner-optimizer nsgd --inner-lr 0.1 --write-skip 1"
 chat="$chat --lr 1e-3 --mix {\"chat\":1.0} --curriculum $curriculum"
-bash scripts/device/train_parallel.sh "$1" "warm|$chat --init-adapter /root/toyad/best" "cold|$chat"
+bash scripts/device/train_parallel.sh "$1" "warm${TAG:-}|$chat --init-adapter /root/toyad/best" "cold${TAG:-}|$chat"
