@@ -194,3 +194,10 @@ def test_a_fresh_run_starts_from_a_saved_adapter(tiny_dir, tmp_path):
     wrong = leg("c", "4")
     assert wrong.returncode != 0 and "does not fit this run" in wrong.stderr
     assert not (tmp_path / "c" / "checkpoint").exists()
+
+
+def test_mix_names_only_tasks_the_sampler_draws(tiny_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "run"), "--model", str(tiny_dir), "--mix", '{"chat": 0.5, "text": 0.5}'])
+    assert "unknown task(s) ['text']" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -63,10 +63,13 @@ def episodes_for(sample: Sample, count, segment_tokens: int, recent_messages: in
     return document_episodes(sample, count, segment_tokens)
 
 
+DATA_KINDS = ("chat", "babi1", "babi2", "babi3", "kv")  # what sample_mix can draw
+
+
 def sample_mix(rng: random.Random, n: int, weights: dict[str, float], seed: int, split: str,
                chat_turns: tuple[int, int], kv_pairs: tuple[int, int],
                facts: tuple[int, int] = (2, 5)) -> list[Sample]:
-    """Draw n samples from the data generators according to `weights` (kinds: chat, babi1-3, kv, text)."""
+    """Draw n samples from the data generators according to `weights` (keys from DATA_KINDS)."""
     from .data import babi_samples, chat_samples, kv_samples
 
     kinds = rng.choices(list(weights), weights=list(weights.values()), k=n)

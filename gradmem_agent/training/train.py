@@ -23,7 +23,7 @@ from safetensors.torch import load_file
 from ..adapter import ADAPTER_CONFIG, ADAPTER_WEIGHTS, AdapterConfig, GradMemAdapter
 from ..backbone import Backbone
 from ..models import load_model
-from .episodes import flatten, sample_mix
+from .episodes import DATA_KINDS, flatten, sample_mix
 from .meta import collate, outer_loss
 
 
@@ -318,9 +318,9 @@ def main(argv: list[str] | None = None) -> None:
                          memory_tokens=args.memory_tokens)
     if args.mix:
         config.mix = json.loads(args.mix)
-        unknown = set(config.mix) - {"chat", "babi1", "babi2", "babi3", "kv", "text"}
+        unknown = set(config.mix) - set(DATA_KINDS)
         if unknown:
-            parser.error(f"--mix: unknown task(s) {sorted(unknown)}")
+            parser.error(f"--mix: unknown task(s) {sorted(unknown)}; known: {', '.join(DATA_KINDS)}")
     if args.curriculum:
         config.curriculum = [Stage(**s) for s in json.loads(args.curriculum)]
     args.out.mkdir(parents=True, exist_ok=True)

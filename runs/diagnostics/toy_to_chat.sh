@@ -7,12 +7,13 @@
 #    $OUT/<name>.tar each (train_parallel.sh), $OUT/toy.log. A second call skips step 1 and resumes both.
 set -u
 source scripts/device/env.sh
-toy="--device cuda --memory-tokens ${MEMORY_TOKENS:-16} --chat --lora-rank 8 --inner-optimizer nsgd --inner-lr 0.1 --write-skip 1 --lr 1e-3"
+# one set of adapter and WRITE settings for the toy and both chat runs (--init-adapter checks shapes only)
+shared="--memory-tokens ${MEMORY_TOKENS:-16} --lora-rank 8 --inner-optimizer nsgd --inner-lr 0.1 --write-skip 1 --lr 1e-3"
 if [ ! -d /root/toyad/best ]; then
   python -c "from gradmem_agent.models import load_model; load_model('default', device='cpu')" > /dev/null 2>&1
   for seed in ${SEEDS:-0 1 2 3 4 5 6 7}; do
     # shellcheck disable=SC2086  # the settings are meant to split
-    timeout "${TOY_SECONDS:-330}" python runs/diagnostics/toy_reading.py $toy --steps "${STEPS:-100}" --eval-every 25 \
+    timeout "${TOY_SECONDS:-330}" python runs/diagnostics/toy_reading.py --device cuda --chat $shared --steps "${STEPS:-100}" --eval-every 25 \
       --seed "$seed" --save "/root/toyad/s$seed" > "/root/toyad-s$seed.log" 2>&1 &
   done
   wait
@@ -35,6 +36,5 @@ PY
 fi
 # chats long enough that the fact leaves the recent window (2-4 messages stay as text)
 curriculum=${CURRICULUM:-'[{"start":0,"inner_steps":1,"chat_turns":[4,6],"segment_tokens":256,"kv_pairs":[1,2],"facts":[1,1],"memory_only":1.0}]'}
-chat="--precision bf16 --samples 16 --lora-rank 8 --memory-tokens ${MEMORY_TOKENS:-16} --inner-optimizer nsgd --inner-lr 0.1 --write-skip 1"
-chat="$chat --lr 1e-3 --mix {\"chat\":1.0} --curriculum $curriculum"
+chat="--precision bf16 --samples 16 $shared --mix {\"chat\":1.0} --curriculum $curriculum"
 bash scripts/device/train_parallel.sh "$1" "warm${TAG:-}|$chat --init-adapter /root/toyad/best" "cold${TAG:-}|$chat"
