@@ -23,6 +23,7 @@ from .read import (
     prompt_ids,
     read_inputs,
     stack_memory,
+    stop_token_ids,
     stream_text,
 )
 from .write import WriteConfig, pad_right, write_batch
@@ -44,6 +45,7 @@ class GradMem:
         model.requires_grad_(False)
         self.model = model
         self.tokenizer = tokenizer
+        self.stop_ids = stop_token_ids(tokenizer, model)  # replies end at EOS or at either turn marker
         self.name = name or str(getattr(model.config, "name_or_path", "model"))
         self.backbone = Backbone(model, adapter)
         if adapter is not None:
@@ -231,7 +233,7 @@ class GradMem:
         sampling = SamplingConfig(max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed)
         embeds, attention, _ = self.build_inputs(messages, memory)
         with self.phase("read"):
-            ids = generate_ids(self.backbone, embeds, attention, sampling)
+            ids = generate_ids(self.backbone, embeds, attention, sampling, eos_token_id=self.stop_ids)
         return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
 
     def stream(self, messages: Sequence[dict], memory=None, *, max_new_tokens: int = 256,
@@ -241,4 +243,5 @@ class GradMem:
         sampling = SamplingConfig(max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed)
         embeds, attention, _ = self.build_inputs(messages, memory)
         with self.phase("read"):
-            yield from stream_text(self.backbone, self.tokenizer, embeds, attention, sampling)
+            yield from stream_text(self.backbone, self.tokenizer, embeds, attention, sampling,
+                                   eos_token_id=self.stop_ids)

@@ -31,6 +31,22 @@ def render_turn(role: str, content: str, tokenizer=None) -> str:
     return CHATML_TURN.format(role=role, content=content)
 
 
+_SENTINEL = "GRADMEM_TURN_CONTENT"
+
+
+def turn_markers(tokenizer=None) -> tuple[str, str]:
+    """(turn start, turn end) of the model's chat format: ("<|im_start|>", "<|im_end|>") for ChatML.
+
+    Answers are trained to end with the turn end and replies stop at either marker. tokenizer.eos_token is not
+    a safe stand-in: the default model's GGUF tokenizer reports "<|im_start|>" as EOS under transformers 5.17
+    ("<|im_end|>" under 5.24), and a reader trained on that target opened a new turn after every answer."""
+    rendered = render_turn("assistant", _SENTINEL, tokenizer)
+    before, _, after = rendered.partition(_SENTINEL)
+    start = before.split("assistant")[0].strip()
+    end = after.split()[0] if after.strip() else ""
+    return start, end
+
+
 def render_turns(messages: Sequence[dict], tokenizer=None) -> str:
     return "".join(render_turn(m["role"], m["content"], tokenizer) for m in messages)
 

@@ -14,6 +14,7 @@ from threading import Thread
 import torch
 
 from .backbone import Backbone
+from .layout import turn_markers
 from .memory import Memory
 
 ROLES = ("system", "user", "assistant", "tool")
@@ -68,6 +69,18 @@ def stack_memory(memory: Memory | Sequence[Memory] | torch.Tensor | None, hidden
         if b.dim() != 2 or b.shape[1] != hidden:
             raise ValueError(f"memory block of shape {tuple(b.shape)} does not fit hidden size {hidden}")
     return torch.cat([b.detach().float().cpu() for b in blocks], dim=0)
+
+
+def stop_token_ids(tokenizer, model) -> list[int]:
+    """Token ids that end a reply: the model's own EOS ids plus the chat format's turn markers (a reply never
+    opens a new turn; stopping there is what chat front-ends do with stop strings)."""
+    configured = model.generation_config.eos_token_id
+    ids = list(configured) if isinstance(configured, list | tuple) else [configured] if configured is not None else []
+    for marker in turn_markers(tokenizer):
+        encoded = tokenizer(marker, add_special_tokens=False)["input_ids"] if marker else []
+        if len(encoded) == 1:
+            ids.append(encoded[0])
+    return sorted(set(ids))
 
 
 def prompt_ids(tokenizer, messages: Sequence[dict], add_generation_prompt: bool = True) -> list[int]:

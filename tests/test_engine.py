@@ -121,6 +121,26 @@ def test_generate_stream_and_reconstruct(tiny_gm):
     assert embeds.shape[1] == 8 + n_prompt and attention.sum() == embeds.shape[1]
 
 
+def test_replies_end_at_a_turn_marker(tiny_gm):
+    """A reply stops where the model closes its turn or opens a new one (a reader trained on a wrong end token
+    answered "Saturday<|im_start|>user\nI'm a doctor.")."""
+    tok = tiny_gm.tokenizer
+    word, start = tok("Saturday", add_special_tokens=False)["input_ids"], tok.convert_tokens_to_ids("<|im_start|>")
+    script = iter([*word, start] + [word[0]] * 20)
+
+    def force_next(_module, _inputs, logits):
+        forced = torch.full_like(logits[:, -1:], -1e4)
+        forced[..., next(script)] = 1e4
+        return torch.cat([logits[:, :-1], forced], dim=1)
+
+    handle = tiny_gm.model.get_output_embeddings().register_forward_hook(force_next)
+    try:
+        assert tiny_gm.generate([{"role": "user", "content": "Which day?"}], max_new_tokens=12) == "Saturday"
+    finally:
+        handle.remove()
+    assert set(tiny_gm.stop_ids) >= {start, tok.convert_tokens_to_ids("<|im_end|>")}
+
+
 def test_read_rejects_bad_messages(tiny_gm):
     with pytest.raises(ValueError, match="unknown role"):
         tiny_gm.generate([{"role": "wizard", "content": "hi"}])

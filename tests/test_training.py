@@ -196,6 +196,42 @@ def test_a_fresh_run_starts_from_a_saved_adapter(tiny_dir, tmp_path):
     assert not (tmp_path / "c" / "checkpoint").exists()
 
 
+def test_answers_are_trained_to_end_the_turn_whatever_the_tokenizer_calls_eos(tokenizer):
+    import copy
+
+    from gradmem_agent.layout import turn_markers
+
+    assert turn_markers(tokenizer) == ("<|im_start|>", "<|im_end|>")
+    odd = copy.deepcopy(tokenizer)
+    odd.eos_token = "<|im_start|>"  # what transformers 5.17 reports for the default model's GGUF tokenizer
+    samples = sample_mix(random.Random(0), 2, {"chat": 1.0}, 0, "train", (6, 8), (1, 2), (1, 2))
+    episodes = flatten(samples, lambda t: len(odd(t)["input_ids"]), 64, 2)
+    batch = collate(episodes, odd, "cpu")
+    assert {ids[-1] for ids in batch.read_ids} == {tokenizer.convert_tokens_to_ids("<|im_end|>")}
+    llama3 = copy.deepcopy(tokenizer)
+    llama3.chat_template = ("{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n"
+                            "{{ m.content }}<|eot_id|>{% endfor %}")
+    assert turn_markers(llama3) == ("<|start_header_id|>", "<|eot_id|>")
+
+
+def test_grow_memory_repeats_a_smaller_saved_m0(tiny_dir, tmp_path):
+    common = ["--model", str(tiny_dir), "--device", "cpu", "--samples", "2", "--curriculum", TINY_CURRICULUM,
+              "--warmup", "1", "--lr", "1e-6", "--max-steps", "1", "--lora-rank", "2"]
+    main(["--out", str(tmp_path / "small"), "--memory-tokens", "2", *common])
+    source = tmp_path / "small" / "checkpoint"
+    small = load_file(str(source / "adapter.safetensors"))["m0"]
+    main(["--out", str(tmp_path / "grown"), "--memory-tokens", "6", "--init-adapter", str(source), "--grow-memory",
+          *common])
+    grown = load_file(str(tmp_path / "grown/checkpoint/adapter.safetensors"))["m0"]
+    assert grown.shape[0] == 6
+    assert torch.allclose(grown, small.repeat(3, 1), atol=1e-4)  # one step of lr 1e-6 from the repeated M0
+    with pytest.raises(ValueError, match="not a multiple"):
+        main(["--out", str(tmp_path / "odd"), "--memory-tokens", "5", "--init-adapter", str(source),
+              "--grow-memory", *common])
+    with pytest.raises(ValueError, match="--grow-memory repeats"):
+        main(["--out", str(tmp_path / "plain"), "--memory-tokens", "6", "--init-adapter", str(source), *common])
+
+
 def test_mix_names_only_tasks_the_sampler_draws(tiny_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path / "run"), "--model", str(tiny_dir), "--mix", '{"chat": 0.5, "text": 0.5}'])

@@ -45,7 +45,7 @@ def answer_batch(gm: GradMem, items: Sequence[tuple[torch.Tensor | None, list[di
                 attention[i, width - r.shape[0]:] = 1
             out = backbone.model.generate(inputs_embeds=embeds, attention_mask=attention, do_sample=False,
                                           max_new_tokens=max_new_tokens, temperature=None, top_p=None, top_k=None,
-                                          pad_token_id=gm.tokenizer.pad_token_id)
+                                          pad_token_id=gm.tokenizer.pad_token_id, eos_token_id=gm.stop_ids)
             replies += [gm.tokenizer.decode(o, skip_special_tokens=True).strip() for o in out]
     return replies
 

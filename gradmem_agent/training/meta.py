@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from ..backbone import Backbone
+from ..layout import turn_markers
 from ..losses import token_cross_entropy
 from ..read import prompt_ids
 from ..write import pad_right, unrolled_write
@@ -48,7 +49,7 @@ def collate(episodes: Sequence[Episode], tokenizer, device) -> Batch:
     rows: dict[str, int] = {}
     seqs: list[list[int]] = []
     blocks, read_ids, answer_start, in_memory = [], [], [], []
-    end = tokenizer.eos_token or "<|im_end|>"
+    end = turn_markers(tokenizer)[1] or tokenizer.eos_token
     for ep in episodes:
         idx = []
         for text in ep.segments:

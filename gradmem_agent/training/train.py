@@ -66,6 +66,8 @@ class TrainConfig:
     precision: str = "fp32"
     # A fresh run may start from another run's adapter of the same shape (a toy reader warm-starting the chat task)
     init_adapter: str | None = None
+    # ...or from one with fewer memory vectors: its M0 repeated to memory_tokens (a multiple of its count)
+    grow_memory: bool = False
     max_steps: int = 100_000
     mix: dict[str, float] = field(default_factory=lambda: {"chat": 0.6, "babi1": 0.1, "babi2": 0.1,
                                                            "babi3": 0.05, "kv": 0.15})
@@ -137,7 +139,7 @@ class Trainer:
         self.skips_in_row = 0
         self.log: list[dict] = []
         if not self._resume() and config.init_adapter:
-            self._load_weights(Path(config.init_adapter))
+            self._load_weights(Path(config.init_adapter), grow_memory=config.grow_memory)
             self.acc.print(f"initialised from {config.init_adapter}")
 
     def _projection_weight(self) -> torch.nn.Parameter | None:
@@ -147,19 +149,27 @@ class Trainer:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     # checkpoints ----------------------------------------------------------------------------------
-    def _load_weights(self, directory: Path) -> None:
-        """Copy a saved adapter's tensors into this run's; every name and shape must match."""
+    def _load_weights(self, directory: Path, grow_memory: bool = False) -> None:
+        """Copy a saved adapter's tensors into this run's; every name and shape must match, except that with
+        grow_memory a saved M0 of m vectors fills a run of k*m by repetition (RoPE gives each copy its own
+        inner gradient, so the copies part at the first WRITE step)."""
         if not (directory / ADAPTER_WEIGHTS).is_file():
             raise FileNotFoundError(f"no {ADAPTER_WEIGHTS} in {directory}")
         saved = load_file(str(directory / ADAPTER_WEIGHTS))
         mine = {name: self._param(name) for name in self.adapter.state_tensors()}
+        if grow_memory and "m0" in saved and saved["m0"].shape[1:] == mine["m0"].shape[1:]:
+            have, want = saved["m0"].shape[0], mine["m0"].shape[0]
+            if want % have:
+                raise ValueError(f"--grow-memory: {want} memory tokens is not a multiple of the saved {have}")
+            saved["m0"] = saved["m0"].repeat(want // have, 1)
         if set(saved) != set(mine):
             raise ValueError(f"{directory} does not fit this run: tensors {sorted(set(saved) ^ set(mine))[:4]} "
                              "are in only one of them (LoRA targets, phases or projection differ)")
         for name, tensor in saved.items():
             if tensor.shape != mine[name].shape:
                 raise ValueError(f"{directory} does not fit this run: {name} is {tuple(tensor.shape)}, here "
-                                 f"{tuple(mine[name].shape)} (memory tokens and LoRA rank must match)")
+                                 f"{tuple(mine[name].shape)} (memory tokens and LoRA rank must match; "
+                                 "--grow-memory repeats a smaller M0)")
         with torch.no_grad():
             for name, tensor in saved.items():
                 mine[name].copy_(tensor.to(self.acc.device))
@@ -298,6 +308,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--order", default="2", help="2 = second order, 1 = first order, k2 = second order last k")
     parser.add_argument("--init-adapter", default=None,
                         help="start a fresh run from this saved adapter (same memory tokens, LoRA rank and targets)")
+    parser.add_argument("--grow-memory", action="store_true",
+                        help="with --init-adapter: repeat its M0 to --memory-tokens (a multiple of its count)")
     parser.add_argument("--memory-tokens", type=int, default=16)
     parser.add_argument("--max-steps", type=int, default=100_000)
     parser.add_argument("--curriculum", default=None, help="JSON list of stages overriding the default")
@@ -315,7 +327,9 @@ def main(argv: list[str] | None = None) -> None:
                          projection_lr=args.projection_lr, recall_weight=args.recall_weight,
                          max_steps=args.max_steps, seed=args.seed, warmup=args.warmup,
                          precision=args.precision, init_adapter=args.init_adapter,
-                         memory_tokens=args.memory_tokens)
+                         memory_tokens=args.memory_tokens, grow_memory=args.grow_memory)
+    if args.grow_memory and not args.init_adapter:
+        parser.error("--grow-memory needs --init-adapter")
     if args.mix:
         config.mix = json.loads(args.mix)
         unknown = set(config.mix) - set(DATA_KINDS)

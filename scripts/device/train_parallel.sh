@@ -30,7 +30,7 @@ if [ "${EVAL:-0}" = 1 ]; then
   for spec in "$@"; do
     name=${spec%%|*}
     python benchmarks/quality.py --device cuda --sections chats --methods trained --adapter "/root/runs/$name/checkpoint" \
-      --out "/root/chats-$name.json" --no-plot 2>&1 | grep -E 'chats|GradMem' | tail -n 3 &
+      --out "$OUT/chats-$name.json" --no-plot 2>&1 | grep -E 'chats|GradMem' | tail -n 3 &
   done
   wait
 fi
