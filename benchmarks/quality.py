@@ -178,11 +178,12 @@ def plot(report: dict, path: Path) -> None:
     fig, axes = plt.subplots(1, 2 if "kv" in results else 1, figsize=(14, 5), squeeze=False)
     ax = axes[0][0]
     if tables:
-        methods = list(results[tables[0]])
+        methods = list(dict.fromkeys(m for t in tables for m in results[t]))  # a part cut short lacks some
         width = 0.8 / len(methods)
         for j, method in enumerate(methods):
             ax.bar([i + j * width for i in range(len(tables))],
-                   [100 * results[t][method]["accuracy"] for t in tables], width, label=method)
+                   [100 * results[t][method]["accuracy"] if method in results[t] else float("nan") for t in tables],
+                   width, label=method)
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(tables))], tables)
         ax.set_ylabel("answered correctly (%)")
         ax.legend(fontsize=7)

@@ -46,3 +46,11 @@ def test_merge_refuses_different_adapters(quality, tmp_path):
     b = report(tmp_path / "b.json", "ad-2", {"chats": {"truncation": 0}})
     with pytest.raises(SystemExit, match="different adapters"):
         quality.merge([a, b], tmp_path / "m.json", plot_it=False)
+
+
+def test_plot_of_a_merge_where_a_part_was_cut_short(quality, tmp_path):
+    pytest.importorskip("matplotlib")
+    a = report(tmp_path / "a.json", "ad-1", {"chats": {"full context": 7, "frozen": 1}, "kv": {"full pairs=4": 0.5}})
+    b = report(tmp_path / "b.json", "ad-1", {"babi qa2": {"full context": 3}}, finished=False)  # frozen row cut
+    quality.merge([a, b], tmp_path / "merged.json")
+    assert (tmp_path / "merged.png").stat().st_size > 0
