@@ -191,6 +191,11 @@ def test_a_fresh_run_starts_from_a_saved_adapter(tiny_dir, tmp_path):
     assert (after["m0"] - marked["m0"]).abs().max() < 0.05  # one step of lr 1e-2 from the saved M0
     saved = json.loads((tmp_path / "b/checkpoint" / ADAPTER_CONFIG).read_text())["training"]
     assert saved["init_adapter"] == str(source) and saved["steps_done"] == 1
+    assert "another WRITE" not in warm.stdout
+    config = json.loads((source / ADAPTER_CONFIG).read_text())
+    (source / ADAPTER_CONFIG).write_text(json.dumps({**config, "write_lr": 0.1}))
+    rewritten = leg("d", "2")
+    assert rewritten.returncode == 0 and "another WRITE (write_lr 0.1 -> 0.4)" in rewritten.stdout
     wrong = leg("c", "4")
     assert wrong.returncode != 0 and "does not fit this run" in wrong.stderr
     assert not (tmp_path / "c" / "checkpoint").exists()

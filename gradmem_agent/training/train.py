@@ -141,6 +141,7 @@ class Trainer:
         if not self._resume() and config.init_adapter:
             self._load_weights(Path(config.init_adapter), grow_memory=config.grow_memory)
             self.acc.print(f"initialised from {config.init_adapter}")
+            self._warn_if_written_differently(Path(config.init_adapter))
 
     def _projection_weight(self) -> torch.nn.Parameter | None:
         return self.adapter.projection.weight if self.adapter.projection is not None else None
@@ -173,6 +174,17 @@ class Trainer:
         with torch.no_grad():
             for name, tensor in saved.items():
                 mine[name].copy_(tensor.to(self.acc.device))
+
+    def _warn_if_written_differently(self, directory: Path) -> None:
+        """The source's reader learned to read memories written its way; a different WRITE may be deliberate,
+        so this warns rather than refuses."""
+        saved = json.loads((directory / ADAPTER_CONFIG).read_text())
+        mine = self.adapter.config
+        differ = [f"{key} {saved[key]} -> {getattr(mine, key)}"
+                  for key in ("write_optimizer", "write_lr", "write_skip_tokens")
+                  if key in saved and saved[key] != getattr(mine, key)]
+        if differ:
+            self.acc.print(f"warning: {directory} was trained with another WRITE ({', '.join(differ)})")
 
     def _resume(self) -> bool:
         """Continue from out/checkpoint: adapter weights always; optimiser moments when state.pt survived."""
