@@ -109,8 +109,14 @@ class GradMemAdapter(nn.Module):
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        """Switch LoRA on for WRITE, and for READ only when lora_phases == 'both'."""
-        active = self._lora_model is not None and (name == "write" or self.config.lora_phases == "both")
+        """Switch LoRA on for "write", for "read" only when lora_phases == 'both', never for "plain".
+
+        "plain" is a READ with no memory in the prompt: the untouched base model, so that answers that read no
+        memory are the base model's own."""
+        if name not in ("write", "read", "plain"):
+            raise ValueError(f"phase must be 'write', 'read' or 'plain', got {name!r}")
+        active = self._lora_model is not None and (name == "write" or
+                                                   (name == "read" and self.config.lora_phases == "both"))
         layers = self._lora_layers()
         for layer in layers:
             layer.enable_adapters(active)

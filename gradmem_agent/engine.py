@@ -203,8 +203,12 @@ class GradMem:
         return pad_right(seqs, self.tokenizer.pad_token_id or 0, self.device)
 
     def phase(self, name: str):
-        """Context for "write" or "read": switches the adapter's LoRA as its lora_phases says."""
+        """Context for "write", "read" or "plain": switches the adapter's LoRA (GradMemAdapter.phase)."""
         return self.adapter.phase(name) if self.adapter is not None else contextlib.nullcontext()
+
+    def read_phase(self, memory_vectors: int):
+        """A reply that reads no memory goes through the base model: a trained reader cannot change it."""
+        return self.phase("read" if memory_vectors else "plain")
 
     # READ -----------------------------------------------------------------------------------------
     def reconstruct(self, memory: Memory, max_new_tokens: int | None = None) -> str:
@@ -231,8 +235,8 @@ class GradMem:
                  repetition_penalty: float = 1.0, seed: int | None = None) -> str:
         """Reply to chat `messages`, reading `memory` (a Memory, a list of blocks oldest first, or None)."""
         sampling = SamplingConfig(max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed)
-        embeds, attention, _ = self.build_inputs(messages, memory)
-        with self.phase("read"):
+        embeds, attention, prompt = self.build_inputs(messages, memory)
+        with self.read_phase(embeds.shape[1] - prompt):
             ids = generate_ids(self.backbone, embeds, attention, sampling, eos_token_id=self.stop_ids)
         return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
 
@@ -241,7 +245,7 @@ class GradMem:
                repetition_penalty: float = 1.0, seed: int | None = None) -> Iterator[str]:
         """Like `generate`, yielding text pieces as they are decoded."""
         sampling = SamplingConfig(max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed)
-        embeds, attention, _ = self.build_inputs(messages, memory)
-        with self.phase("read"):
+        embeds, attention, prompt = self.build_inputs(messages, memory)
+        with self.read_phase(embeds.shape[1] - prompt):
             yield from stream_text(self.backbone, self.tokenizer, embeds, attention, sampling,
                                    eos_token_id=self.stop_ids)

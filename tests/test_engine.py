@@ -187,16 +187,22 @@ def test_second_order_reaches_m0_through_the_inner_loop(tiny_gm):
     assert not torch.allclose(grads[True], grads[False])
 
 
-def test_adapter_roundtrip_and_lora_phases(tokenizer, tmp_path):
-    model = make_tiny_llama(len(tokenizer))
-    gm0 = GradMem(model, tokenizer)
-    config = AdapterConfig(hidden_size=32, memory_tokens=4, model_fingerprint=gm0.fingerprint, lora_rank=2,
-                           lora_targets=["q_proj", "v_proj"], lora_phases="write")
+def lora_adapter(model, tokenizer, phases: str) -> GradMemAdapter:
+    """An adapter with non-zero LoRA (q, v) attached to `model`."""
+    config = AdapterConfig(hidden_size=32, memory_tokens=4, model_fingerprint=GradMem(model, tokenizer).fingerprint,
+                           lora_rank=2, lora_targets=["q_proj", "v_proj"], lora_phases=phases)
     adapter = GradMemAdapter(config, m0=torch.randn(4, 32))
     adapter.attach_lora(model)
     with torch.no_grad():
         for _, p in adapter.lora_parameters():
             p.add_(0.5)
+    return adapter
+
+
+def test_adapter_roundtrip_and_lora_phases(tokenizer, tmp_path):
+    model = make_tiny_llama(len(tokenizer))
+    adapter = lora_adapter(model, tokenizer, "write")
+    with torch.no_grad():
         adapter.projection.weight.mul_(0.9)
     adapter.save(tmp_path / "ad")
 
@@ -220,6 +226,36 @@ def test_adapter_roundtrip_and_lora_phases(tokenizer, tmp_path):
             write_logits = fresh(ids).logits
     assert torch.allclose(base, read_logits, atol=1e-5)  # READ sees the untouched base model
     assert not torch.allclose(base, write_logits, atol=1e-3)
+
+
+def test_a_reply_without_memory_goes_through_the_base_model(tokenizer):
+    """A reader trained in both phases changes answers only where memory is read: with none in the prompt
+    (a new conversation, nothing compressed yet) the reply is the base model's own."""
+    from gradmem_agent.training.evaluate import answer_batch
+
+    model = make_tiny_llama(len(tokenizer))
+    gm = GradMem(model, tokenizer, lora_adapter(model, tokenizer, "both"))
+    base = GradMem(make_tiny_llama(len(tokenizer)), tokenizer)
+    messages = [{"role": "user", "content": "Where is the logbook?"}]
+    ids = torch.tensor([tokenizer("Where is the logbook?")["input_ids"]])
+    with torch.no_grad():
+        base_logits = base.model(ids).logits
+        with gm.read_phase(0):
+            plain_logits = model(ids).logits
+        with gm.read_phase(4):
+            reader_logits = model(ids).logits
+    assert torch.allclose(base_logits, plain_logits, atol=1e-5)
+    assert not torch.allclose(base_logits, reader_logits, atol=1e-3)
+    assert gm.generate(messages, max_new_tokens=6) == base.generate(messages, max_new_tokens=6)
+    assert "".join(gm.stream(messages, max_new_tokens=6)).strip() == base.generate(messages, max_new_tokens=6)
+    mem = gm.write([TEXT_A])[0]
+    items = [(None, messages), (mem.vectors, messages)]
+    plain, read = answer_batch(gm, items, max_new_tokens=6)
+    assert plain == base.generate(messages, max_new_tokens=6)
+    assert read == gm.generate(messages, memory=mem, max_new_tokens=6)
+    assert answer_batch(gm, items[:1], max_new_tokens=6, force_reader=True)[0] != plain  # the LoRA kept on
+    with pytest.raises(ValueError, match="phase must be"), gm.phase("reading"):
+        pass
 
 
 def test_adapter_for_another_model_is_refused(tokenizer, tmp_path):

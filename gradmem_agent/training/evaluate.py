@@ -27,27 +27,37 @@ SUMMARY_PREFIX = "Here is a summary of the conversation to date:\n\n"
 
 @torch.no_grad()
 def answer_batch(gm: GradMem, items: Sequence[tuple[torch.Tensor | None, list[dict]]], *, max_new_tokens: int = 24,
-                 batch_size: int = 16) -> list[str]:
-    """Greedy replies for (memory [n*m, d] or None, messages) pairs; left-padded batches."""
-    backbone = gm.backbone
-    replies: list[str] = []
-    with gm.phase("read"):
-        for start in range(0, len(items), batch_size):
-            rows = []
-            for memory, messages in items[start : start + batch_size]:
-                stacked = stack_memory(memory, gm.hidden_size)
-                rows.append(read_inputs(backbone, stacked, prompt_ids(gm.tokenizer, messages))[0][0])
-            width = max(r.shape[0] for r in rows)
-            embeds = rows[0].new_zeros(len(rows), width, rows[0].shape[-1])
-            attention = torch.zeros(len(rows), width, dtype=torch.long, device=backbone.device)
-            for i, r in enumerate(rows):
-                embeds[i, width - r.shape[0]:] = r
-                attention[i, width - r.shape[0]:] = 1
-            out = backbone.model.generate(inputs_embeds=embeds, attention_mask=attention, do_sample=False,
-                                          max_new_tokens=max_new_tokens, temperature=None, top_p=None, top_k=None,
-                                          pad_token_id=gm.tokenizer.pad_token_id, eos_token_id=gm.stop_ids)
-            replies += [gm.tokenizer.decode(o, skip_special_tokens=True).strip() for o in out]
+                 batch_size: int = 16, force_reader: bool = False) -> list[str]:
+    """Greedy replies for (memory [n*m, d] or None, messages) pairs; left-padded batches.
+
+    As in GradMem.generate, a reply that reads no memory goes through the base model; force_reader keeps the
+    trained reader's LoRA on for it too (a diagnostic of what the LoRA alone does)."""
+    stacked = [stack_memory(memory, gm.hidden_size) for memory, _ in items]
+    replies = [""] * len(items)
+    for reads_memory in (True, False):
+        group = [i for i, s in enumerate(stacked) if bool(s.shape[0]) == reads_memory]
+        with gm.phase("read" if reads_memory or force_reader else "plain"):
+            for start in range(0, len(group), batch_size):
+                chunk = group[start : start + batch_size]
+                for i, reply in zip(chunk, _generate(gm, [(stacked[i], items[i][1]) for i in chunk],
+                                                     max_new_tokens), strict=True):
+                    replies[i] = reply
     return replies
+
+
+def _generate(gm: GradMem, items: list[tuple[torch.Tensor, list[dict]]], max_new_tokens: int) -> list[str]:
+    backbone = gm.backbone
+    rows = [read_inputs(backbone, memory, prompt_ids(gm.tokenizer, messages))[0][0] for memory, messages in items]
+    width = max(r.shape[0] for r in rows)
+    embeds = rows[0].new_zeros(len(rows), width, rows[0].shape[-1])
+    attention = torch.zeros(len(rows), width, dtype=torch.long, device=backbone.device)
+    for i, r in enumerate(rows):
+        embeds[i, width - r.shape[0]:] = r
+        attention[i, width - r.shape[0]:] = 1
+    out = backbone.model.generate(inputs_embeds=embeds, attention_mask=attention, do_sample=False,
+                                  max_new_tokens=max_new_tokens, temperature=None, top_p=None, top_k=None,
+                                  pad_token_id=gm.tokenizer.pad_token_id, eos_token_id=gm.stop_ids)
+    return [gm.tokenizer.decode(o, skip_special_tokens=True).strip() for o in out]
 
 
 def transcript_text(messages: Sequence[dict]) -> str:
@@ -80,8 +90,8 @@ def write_blocks(gm: GradMem, episodes: Sequence[Episode], **write_kwargs) -> tu
 
 
 def evaluate(gm: GradMem, episodes: Sequence[Episode], method: str, *, max_new_tokens: int = 24,
-             **write_kwargs) -> dict:
-    """Accuracy of one method on the episodes, with every prediction kept."""
+             force_reader: bool = False, **write_kwargs) -> dict:
+    """Accuracy of one method on the episodes, with every prediction kept (force_reader: see answer_batch)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
     info: dict = {}
@@ -98,7 +108,7 @@ def evaluate(gm: GradMem, episodes: Sequence[Episode], method: str, *, max_new_t
     else:
         stacked, info["write"] = write_blocks(gm, episodes, **write_kwargs)
         items = list(zip(stacked, (ep.messages() for ep in episodes), strict=True))
-    replies = answer_batch(gm, items, max_new_tokens=max_new_tokens)
+    replies = answer_batch(gm, items, max_new_tokens=max_new_tokens, force_reader=force_reader)
     correct = [is_correct(r, ep.qa) for r, ep in zip(replies, episodes, strict=True)]
     return {
         "method": method,
