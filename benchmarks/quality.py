@@ -3,7 +3,12 @@
 One run, one model, one chat template, one scorer, the same held-out data for every method:
 full context, truncation, summary by the same model, frozen GradMem, trained GradMem (the shipped adapter
 or --adapter). Sections: (1) held-out hand-written chats, the first 8 turns compressed out; (2) bAbI-style
-qa1-qa3 (test split); (3) key-value retrieval capacity. Prints a table, saves JSON and a PNG plot.
+qa1-qa3 (test split); (3) key-value retrieval capacity; and, for choosing between training runs without
+looking at (1), "dev": generated chats of the validation split (its own names, values and template
+families), memory-only questions; "dev-recent": questions on those chats whose facts are still in the
+window; "product": long generated validation chats fed turn by turn into GradMemConversationMemory with its
+default policy (512-token recent window, 256-token blocks, several blocks), memory-only questions.
+Prints a table, saves JSON and a PNG plot.
 
     python benchmarks/quality.py --device cuda            # all sections, full sizes (GPU)
     python benchmarks/quality.py --quick                  # small sizes for a CPU smoke run
@@ -24,9 +29,10 @@ import torch
 from gradmem_agent import GradMem
 from gradmem_agent.engine import SHIPPED_ADAPTERS
 from gradmem_agent.models import DEFAULT_MODEL_NAME
-from gradmem_agent.training.data import babi_samples, kv_samples, load_heldout_chats
+from gradmem_agent.training.data import babi_samples, chat_samples, kv_samples, load_heldout_chats
 from gradmem_agent.training.episodes import flatten
 from gradmem_agent.training.evaluate import evaluate
+from gradmem_agent.training.product import evaluate_product
 
 FROZEN_WRITE = {"steps": 100, "lr": 0.3, "optimizer": "adam", "target_accuracy": 1.0}
 
@@ -60,7 +66,10 @@ def main() -> None:
     parser.add_argument("--kv", type=int, default=32, help="samples per key-value point")
     parser.add_argument("--kv-pairs", default="4,8,16,32,64")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
-    parser.add_argument("--sections", default="chats,babi,kv")
+    parser.add_argument("--dev", type=int, default=60, help="generated validation chats in the dev section")
+    parser.add_argument("--product", type=int, default=20, help="long generated chats in the product section")
+    parser.add_argument("--sections", default="chats,babi,kv",
+                        help="any of chats,babi,kv,dev,dev-recent,product")
     parser.add_argument("--methods", default=None,
                         help="only these of full,truncation,summary,frozen,trained,trained-truncation,trained-full")
     parser.add_argument("--out", type=Path, default=None)
@@ -71,7 +80,7 @@ def main() -> None:
     if args.merge:
         return merge(args.merge, args.out, plot_it=not args.no_plot)
     if args.quick:
-        args.babi, args.kv, args.kv_pairs = 4, 4, "4,8"
+        args.babi, args.kv, args.kv_pairs, args.dev, args.product = 4, 4, "4,8", 4, 2
 
     frozen = GradMem.from_pretrained(adapter=None, device=args.device, dtype="fp32")
     device = str(frozen.device)
@@ -89,10 +98,14 @@ def main() -> None:
     if trained is not None:
         cfg = trained.adapter.config
         methods["trained"] = (f"GradMem trained (SGD K={cfg.write_steps})", trained, "gradmem", {})
-        # control: what the adapter answers with the old turns gone and no memory (its prior, e.g. the answer format)
-        methods["trained-truncation"] = ("truncation, trained adapter", trained, "truncation", {})
-        if cfg.lora_phases == "both":  # answers without memory must not get worse
-            methods["trained-full"] = ("full context, trained adapter", trained, "full", {})
+        # Diagnostics of the reader's LoRA, kept on although no memory is read (GradMem.generate would switch it
+        # off there, so the product's answers without memory are the base model's, i.e. the rows above):
+        # with the old turns gone, its prior over answers (e.g. the format); with the whole history as text,
+        # what it does to reading text.
+        forced = {"force_reader": True}
+        methods["trained-truncation"] = ("truncation, trained adapter", trained, "truncation", forced)
+        if cfg.lora_phases == "both":
+            methods["trained-full"] = ("full context, trained adapter", trained, "full", forced)
     if args.methods:
         methods = {key: methods[key] for key in args.methods.split(",") if key in methods}
     methods = {label: rest for label, *rest in methods.values()}
@@ -115,6 +128,23 @@ def main() -> None:
         chats = load_heldout_chats()
         episodes = flatten(chats, count, seg, recent_messages=4)
         section("chats", episodes, methods, results, save)
+    if "dev" in sections or "dev-recent" in sections:
+        dev = flatten(chat_samples(args.dev, split="val", seed=321, turns=(8, 16), facts=(2, 6)), count, seg,
+                      recent_messages=4)
+        if "dev" in sections:
+            section("dev", [e for e in dev if e.in_memory], methods, results, save)
+        if "dev-recent" in sections:  # the fact is still in the window: memory in front must not hurt
+            section("dev-recent", [e for e in dev if not e.in_memory], methods, results, save)
+    if "product" in sections and trained is not None:
+        samples = chat_samples(args.product, split="val", seed=654, turns=(64, 96), facts=(3, 8))
+        rows = evaluate_product(trained, frozen, samples)
+        labels = {"memory": "GradMem trained, memory + recent window", "truncation": "truncation (same window)",
+                  "full": "full context"}
+        results["product"] = {f"{labels[method]} (product layout)": row for method, row in rows.items()}
+        save()
+        for label, row in results["product"].items():
+            print(f"  product    {label:<44} {row['correct']:>4}/{row['total']:<4} {100 * row['accuracy']:5.1f}%"
+                  f"  (blocks per chat: {row['mean_blocks']:.1f} mean, {row['max_blocks']} max)", flush=True)
     if "babi" in sections:
         for task in [int(t) for t in args.babi_tasks.split(",")]:
             eps = flatten(babi_samples(task, args.babi, split="test", seed=123), count, seg, 0)
@@ -155,7 +185,7 @@ def merge(paths: list[Path], out: Path | None, plot_it: bool = True) -> None:
     for report in reports:
         for name, rows in report["results"].items():
             merged["results"].setdefault(name, {}).update(rows)
-    order = ["chats", "babi qa1", "babi qa2", "babi qa3", "kv"]
+    order = ["chats", "dev", "dev-recent", "product", "babi qa1", "babi qa2", "babi qa3", "kv"]
     merged["results"] = dict(sorted(merged["results"].items(), key=lambda kv: order.index(kv[0])
                                     if kv[0] in order else len(order)))
     out = out or paths[0].with_name(paths[0].name.replace(".json", "-merged.json"))
