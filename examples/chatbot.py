@@ -32,15 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=len(SCRIPT), help="user turns to play (the script repeats)")
     parser.add_argument("--db", default=None, help="SQLAlchemy URL (default: the gradmem user database)")
     parser.add_argument("--session", default="chatbot-example")
-    parser.add_argument("--quick", action="store_true", help="tiny budgets (2 WRITE steps, short replies)")
+    parser.add_argument("--quick", action="store_true", help="small blocks, short replies (frozen engine: 2 WRITE steps)")
     args = parser.parse_args(argv)
 
-    budgets = dict(memory_tokens=16, steps=60, segment_tokens=128, recent_tokens=128)
-    max_new_tokens = 48
-    if args.quick:
-        budgets = dict(memory_tokens=4, steps=2, segment_tokens=48, recent_tokens=32)
-        max_new_tokens = 8
     engine = GradMem.from_pretrained(adapter="auto")
+    if engine.adapter is not None:  # the trained adapter writes its own way (16 vectors, one step)
+        budgets = dict(segment_tokens=64, recent_tokens=32) if args.quick else dict(segment_tokens=256,
+                                                                                      recent_tokens=128)
+    else:  # frozen: Adam on the vectors, many steps
+        budgets = (dict(memory_tokens=4, steps=2, segment_tokens=48, recent_tokens=32) if args.quick
+                   else dict(memory_tokens=16, steps=60, segment_tokens=128, recent_tokens=128))
+    max_new_tokens = 8 if args.quick else 48
     print(f"engine: {engine.name}, adapter: {engine.adapter_id or 'none (frozen)'}")
 
     def progress(done: int, total: int) -> None:

@@ -31,15 +31,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--question", action="append", default=None, help="question(s) to ask (repeatable)")
     parser.add_argument("--db", default=None, help="SQLAlchemy URL (default: the gradmem user database)")
     parser.add_argument("--session", default="document-qa-example")
-    parser.add_argument("--quick", action="store_true", help="tiny budgets (2 WRITE steps, short answers)")
+    parser.add_argument("--quick", action="store_true", help="small blocks, short answers (frozen engine: 2 WRITE steps)")
     args = parser.parse_args(argv)
 
     text = read_text_file(args.file) if args.file else TEXT
     source = args.file.name if args.file else "built-in"
-    segment_tokens, budgets, max_new_tokens = 128, dict(memory_tokens=16, steps=100), 48
-    if args.quick:
-        segment_tokens, budgets, max_new_tokens = 64, dict(memory_tokens=4, steps=2), 8
     engine = GradMem.from_pretrained(adapter="auto")
+    if engine.adapter is not None:  # the trained adapter writes its own way (16 vectors, one step)
+        segment_tokens, budgets = (64 if args.quick else 256), {}
+    else:  # frozen: Adam on the vectors, many steps
+        segment_tokens, budgets = (64, dict(memory_tokens=4, steps=2)) if args.quick else (
+            128, dict(memory_tokens=16, steps=100))
+    max_new_tokens = 8 if args.quick else 48
     print(f"engine: {engine.name}, adapter: {engine.adapter_id or 'none (frozen)'}")
     with GradMemConversationMemory(args.session, engine, url=args.db, mode="inline",
                                    segment_tokens=segment_tokens, **budgets) as conv:

@@ -214,9 +214,15 @@ def test_demo_quick(model_available, tmp_path):
     result = cli("demo", "--quick", "--db", f"sqlite:///{tmp_path / 'demo.db'}")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "engine:" in out and "frozen" in out
-    assert ">>> WRITE" in out and "reconstruction accuracy" in out
+    assert "engine:" in out and "trained adapter" in out and "segment_tokens=256" in out
+    assert ">>> WRITE" in out and "1 steps" in out and "-> 16 vectors" in out
     assert "memory " in out and "truncation" in out and "recall:" in out
+
+
+def test_demo_quick_frozen(model_available, tmp_path):
+    result = cli("demo", "--quick", "--adapter", "none", "--db", f"sqlite:///{tmp_path / 'demo.db'}")
+    assert result.returncode == 0, result.stderr
+    assert "frozen" in result.stdout and "3 steps" in result.stdout and "-> 8 vectors" in result.stdout
 
 
 @pytest.mark.model

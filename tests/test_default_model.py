@@ -1,4 +1,5 @@
-"""The real default model (few, small): WRITE reaches full reconstruction and READ gives it back."""
+"""The real default model (few, small): WRITE reaches full reconstruction and READ gives it back; the shipped
+adapter reads a held-out chat from memory."""
 
 from __future__ import annotations
 
@@ -28,3 +29,27 @@ def test_dialogue_is_written_into_16_vectors_and_reconstructed(real_gm):
     assert all(v.equal(weights[k]) for k, v in real_gm.model.state_dict().items())
     reply = real_gm.generate([{"role": "user", "content": "Say hello."}], memory=[mem], max_new_tokens=8)
     assert isinstance(reply, str) and reply
+
+
+def test_the_shipped_adapter_reads_a_held_out_chat_from_memory():
+    """GradMem.from_pretrained() loads the trained adapter for the default model; one WRITE step puts a held-out
+    chat's first 8 turns into 16 vectors, and the reader gives back the booking code that only memory holds."""
+    from gradmem_agent import GradMem
+    from gradmem_agent.engine import SHIPPED_ADAPTERS
+    from gradmem_agent.training.data import load_heldout_chats
+    from gradmem_agent.training.episodes import flatten
+    from gradmem_agent.training.evaluate import evaluate
+
+    gm = GradMem.from_pretrained()
+    assert gm.adapter is not None and gm.adapter_id == GradMem.from_pretrained(
+        adapter=SHIPPED_ADAPTERS / "SmolLM2-135M-Instruct").adapter_id
+    assert gm.adapter.config.model_fingerprint == gm.fingerprint
+    assert (gm.write_config.memory_tokens, gm.write_config.steps) == (16, 1)
+    chat = next(c for c in load_heldout_chats() if any("camper" in qa.question for qa in c.qas))
+    episode = next(e for e in flatten([chat], gm.count_tokens, 256, recent_messages=4) if "camper" in e.question)
+    assert episode.in_memory and len(episode.segments) == 1
+    assert "VAN-7720" not in "".join(m["content"] for m in episode.recent)
+    from_memory = evaluate(gm, [episode], "gradmem")["predictions"][0]
+    assert from_memory["correct"], from_memory
+    without = evaluate(gm, [episode], "truncation")["predictions"][0]
+    assert not without["correct"], without
