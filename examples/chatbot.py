@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=len(SCRIPT), help="user turns to play (the script repeats)")
     parser.add_argument("--db", default=None, help="SQLAlchemy URL (default: the gradmem user database)")
     parser.add_argument("--session", default="chatbot-example")
-    parser.add_argument("--quick", action="store_true", help="small blocks, short replies (frozen engine: 2 WRITE steps)")
+    parser.add_argument("--quick", action="store_true", help="small blocks, short replies")
     args = parser.parse_args(argv)
 
     engine = GradMem.from_pretrained(adapter="auto")

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--question", action="append", default=None, help="question(s) to ask (repeatable)")
     parser.add_argument("--db", default=None, help="SQLAlchemy URL (default: the gradmem user database)")
     parser.add_argument("--session", default="document-qa-example")
-    parser.add_argument("--quick", action="store_true", help="small blocks, short answers (frozen engine: 2 WRITE steps)")
+    parser.add_argument("--quick", action="store_true", help="small blocks, short answers")
     args = parser.parse_args(argv)
 
     text = read_text_file(args.file) if args.file else TEXT
