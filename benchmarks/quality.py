@@ -6,7 +6,7 @@ or --adapter). Sections: (1) held-out hand-written chats, the first 8 turns comp
 qa1-qa3 (test split); (3) key-value retrieval capacity; and, for choosing between training runs without
 looking at (1), "dev": generated chats of the validation split (its own names, values and template
 families), memory-only questions; "dev-recent": questions on those chats whose facts are still in the
-window; "product": long generated validation chats fed turn by turn into GradMemConversationMemory with its
+window; "product": long generated validation chats added in one call to GradMemConversationMemory with its
 default policy (512-token recent window, 256-token blocks, several blocks), memory-only questions.
 Prints a table, saves JSON and a PNG plot.
 

@@ -1,9 +1,10 @@
 """Questions asked through the product itself: a GradMemConversationMemory with the default policy.
 
-The episodes of `episodes.py` fix the layout (one cut, a few recent messages). Here each chat goes turn by
-turn into a real conversation (SQLite, inline compression, MemoryPolicy defaults unless overridden: a
-512-token recent window, 256-token blocks, several blocks per session), and each question is answered from
-exactly what `read_context` hands the engine. Only questions whose facts all left the window are asked.
+The episodes of `episodes.py` fix the layout (one cut, a few recent messages). Here each chat is added in
+one call to a real conversation (SQLite, inline compression after the call, MemoryPolicy defaults unless
+overridden: a 512-token recent window, 256-token blocks, several blocks per session), and each question is
+answered from exactly what `read_context` hands the engine. Only questions whose facts all left the window
+are asked.
 """
 
 from __future__ import annotations
