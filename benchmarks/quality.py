@@ -153,18 +153,20 @@ def main() -> None:
         kv: dict = {}
         for pairs in [int(p) for p in args.kv_pairs.split(",")]:
             eps = flatten(kv_samples(pairs, args.kv, seed=7), count, seg, 0)
-            for vectors in (8, 16):
+            for vectors in (8, 16) if "GradMem frozen (Adam 100)" in methods else ():
                 for k in range(1, 6):
                     r = evaluate(frozen, eps, "gradmem", memory_tokens=vectors, steps=k, lr=0.4, optimizer="sgd",
                                  target_accuracy=None)
                     kv[f"frozen m={vectors} K={k} pairs={pairs}"] = r["accuracy"]
                 r = evaluate(frozen, eps, "gradmem", memory_tokens=vectors, **FROZEN_WRITE)
                 kv[f"frozen m={vectors} Adam100 pairs={pairs}"] = r["accuracy"]
-            if trained is not None:
+            if trained is not None and any(engine is trained and kind == "gradmem" for engine, kind, _ in
+                                           methods.values()):
                 for k in range(1, 6):
                     r = evaluate(trained, eps, "gradmem", steps=k)
                     kv[f"trained m={trained.adapter.config.memory_tokens} K={k} pairs={pairs}"] = r["accuracy"]
-            kv[f"full context pairs={pairs}"] = evaluate(frozen, eps, "full")["accuracy"]
+            if "full context" in methods:
+                kv[f"full context pairs={pairs}"] = evaluate(frozen, eps, "full")["accuracy"]
             print(f"  kv pairs={pairs}: " + ", ".join(f"{k.split(' pairs')[0]}={v:.2f}" for k, v in kv.items()
                                                         if k.endswith(f"pairs={pairs}")), flush=True)
             results["kv"] = kv

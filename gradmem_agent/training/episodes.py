@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..layout import read_messages, segment_document, segment_turns
+from ..messages import Message
+from ..policy import MemoryPolicy, plan_blocks
 from .data import QA, Sample
 
 
@@ -50,6 +52,18 @@ def chat_episodes(sample: Sample, count, segment_tokens: int, recent_messages: i
     return [Episode(segments, list(recent), qa.question, qa, sample.kind, list(msgs), list(old)) for qa in sample.qas]
 
 
+def product_episodes(sample: Sample, count, policy: MemoryPolicy, tokenizer=None) -> list[Episode]:
+    """The chat as GradMemConversationMemory holds it after one `add_messages` call with inline compression:
+    the blocks `plan_blocks` gives under `policy` (its token-budget recent window, only full segments), the
+    rest as recent text."""
+    messages = [Message(m["role"], m["content"], seq=i) for i, m in enumerate(sample.messages)]
+    plans = plan_blocks(messages, count, policy, tokenizer)
+    cut = plans[-1].last_seq + 1 if plans else 0
+    segments = [text for plan in plans for text in plan.texts]
+    old, recent = list(sample.messages[:cut]), list(sample.messages[cut:])
+    return [Episode(segments, recent, qa.question, qa, sample.kind, list(sample.messages), old) for qa in sample.qas]
+
+
 def document_episodes(sample: Sample, count, segment_tokens: int) -> list[Episode]:
     """A document is written segment by segment; the question comes with no recent text."""
     segments = [s.text for s in segment_document(sample.document or "", count, segment_tokens)]
@@ -57,7 +71,12 @@ def document_episodes(sample: Sample, count, segment_tokens: int) -> list[Episod
     return [Episode(segments, [], qa.question, qa, sample.kind, doc_as_text, doc_as_text) for qa in sample.qas]
 
 
-def episodes_for(sample: Sample, count, segment_tokens: int, recent_messages: int = 4, tokenizer=None) -> list[Episode]:
+def episodes_for(sample: Sample, count, segment_tokens: int, recent_messages: int = 4, tokenizer=None,
+                 recent_tokens: int | None = None) -> list[Episode]:
+    """Chats keep the last `recent_messages` as text, or with `recent_tokens` the product's window."""
+    if sample.kind == "chat" and recent_tokens is not None:
+        policy = MemoryPolicy(recent_tokens=recent_tokens, segment_tokens=segment_tokens)
+        return product_episodes(sample, count, policy, tokenizer)
     if sample.kind == "chat":
         return chat_episodes(sample, count, segment_tokens, recent_messages, tokenizer)
     return document_episodes(sample, count, segment_tokens)
@@ -89,5 +108,6 @@ def sample_mix(rng: random.Random, n: int, weights: dict[str, float], seed: int,
 
 
 def flatten(samples: Sequence[Sample], count, segment_tokens: int, recent_messages: int,
-            tokenizer=None) -> list[Episode]:
-    return [e for s in samples for e in episodes_for(s, count, segment_tokens, recent_messages, tokenizer)]
+            tokenizer=None, recent_tokens: int | None = None) -> list[Episode]:
+    return [e for s in samples
+            for e in episodes_for(s, count, segment_tokens, recent_messages, tokenizer, recent_tokens)]

@@ -38,6 +38,9 @@ class Stage:
     kv_pairs: tuple[int, int] = (2, 8)
     facts: tuple[int, int] = (2, 5)
     memory_only: float = 0.5  # share of chat questions kept only if their facts left the window
+    # Chats cut as the product cuts them (policy.plan_blocks, a recent window of this many tokens, drawn per
+    # step; a None in the list: the last 2 or `recent_messages` messages, as when this is unset).
+    recent_tokens: list[int | None] | None = None
 
 
 @dataclass
@@ -55,6 +58,9 @@ class TrainConfig:
     projection_lr: float | None = None  # the d×d projection scales every inner step; None = lr
     second_order: bool | int = True
     samples_per_step: int = 8
+    # Samples per forward/backward pass (gradients accumulate over the step); None = all at once. Halved
+    # automatically when a pass runs out of GPU memory.
+    micro_samples: int | None = None
     recent_messages: int = 4
     lr: float = 1e-3
     warmup: int = 50
@@ -134,6 +140,7 @@ class Trainer:
             groups.append({"params": [projection], "scale": (config.projection_lr or config.lr) / config.lr})
         self.opt = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
         self.step = 0
+        self.micro_samples = config.micro_samples
         self.warmup_from = 0
         self.norm_ema: float | None = None
         self.skips_in_row = 0
@@ -234,18 +241,29 @@ class Trainer:
         rng = random.Random(seed)
         samples = sample_mix(rng, cfg.samples_per_step, cfg.mix, seed, "train", stage.chat_turns, stage.kv_pairs,
                              tuple(stage.facts))
-        episodes = flatten(samples, self.count, stage.segment_tokens, rng.choice([2, cfg.recent_messages]))
-        episodes = [e for e in episodes if e.in_memory or rng.random() >= stage.memory_only] or episodes
-        batch = collate(episodes, self.tokenizer, self.acc.device)
+        recent_messages = rng.choice([2, cfg.recent_messages])
+        recent_tokens = rng.choice(stage.recent_tokens) if stage.recent_tokens else None
+        chunks = []
+        for sample in samples:
+            episodes = flatten([sample], self.count, stage.segment_tokens, recent_messages,
+                               recent_tokens=recent_tokens)
+            chunks.append([e for e in episodes if e.in_memory or rng.random() >= stage.memory_only])
+        if not any(chunks):  # every question was about the recent turns: keep them rather than skip the step
+            chunks = [flatten(samples, self.count, stage.segment_tokens, recent_messages, recent_tokens=recent_tokens)]
         for group in self.opt.param_groups:
             group["lr"] = lr_at(self.step, cfg, self.warmup_from) * group["scale"]
-        with self.acc.autocast():
-            loss, metrics = outer_loss(self.backbone, batch, steps=stage.inner_steps, lr=cfg.inner_lr,
-                                       second_order=cfg.second_order, recon_weight=cfg.recon_weight,
-                                       skip_tokens=cfg.write_skip_tokens, optimizer=cfg.inner_optimizer,
-                                       recall_weight=cfg.recall_weight)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        while True:
+            try:
+                loss, metrics = self._accumulate(chunks, stage)
+                break
+            except torch.OutOfMemoryError:
+                micro = self.micro_samples or len(chunks)
+                if micro <= 1:
+                    raise
+                self.micro_samples = micro // 2
+                self.opt.zero_grad(set_to_none=True)
+                torch.cuda.empty_cache()
+                self.acc.print(f"out of GPU memory at {micro} samples a pass: now {self.micro_samples}")
         if self.acc.num_processes > 1:
             for p in self.params:
                 if p.grad is not None:
@@ -255,8 +273,33 @@ class Trainer:
         if not skipped:
             self.opt.step()
         self.step += 1
-        return {**metrics, "step": self.step, "loss": float(loss.detach()), "grad_norm": norm,
-                "skipped": float(skipped), "inner_steps": stage.inner_steps, "episodes": len(episodes)}
+        return {**metrics, "step": self.step, "loss": loss, "grad_norm": norm, "skipped": float(skipped),
+                "inner_steps": stage.inner_steps, "micro_samples": self.micro_samples or len(chunks)}
+
+    def _accumulate(self, chunks: list[list], stage: Stage) -> tuple[float, dict]:
+        """Backward over the step's samples, `micro_samples` at a time, each pass weighted by its share of the
+        episodes, so the gradient is the one of a single pass over all of them."""
+        cfg = self.config
+        self.opt.zero_grad(set_to_none=True)
+        size = self.micro_samples or len(chunks)
+        total = sum(len(c) for c in chunks)
+        loss_sum, rows = 0.0, []
+        for i in range(0, len(chunks), size):
+            episodes = [e for c in chunks[i : i + size] for e in c]
+            if not episodes:
+                continue
+            share = len(episodes) / total
+            batch = collate(episodes, self.tokenizer, self.acc.device)
+            with self.acc.autocast():
+                loss, metrics = outer_loss(self.backbone, batch, steps=stage.inner_steps, lr=cfg.inner_lr,
+                                           second_order=cfg.second_order, recon_weight=cfg.recon_weight,
+                                           skip_tokens=cfg.write_skip_tokens, optimizer=cfg.inner_optimizer,
+                                           recall_weight=cfg.recall_weight)
+            (loss * share).backward()
+            loss_sum += float(loss.detach()) * share
+            rows.append((share, metrics))
+        segments = sum(m["segments"] for _, m in rows)
+        return loss_sum, {**_weighted(rows), "episodes": total, "segments": segments}
 
     def _is_spike(self, norm: float) -> bool:
         """Second order through K inner steps can blow up (seen at K=3: outer norms of 1e3-1e7, then the loss
@@ -298,6 +341,16 @@ class Trainer:
         self.save()
 
 
+def _weighted(rows: list[tuple[float, dict]]) -> dict:
+    """Metrics of several passes, each weighted by its share of the episodes (NaN where a pass had none)."""
+    out = {}
+    for key in rows[0][1]:
+        pairs = [(w, m[key]) for w, m in rows if not math.isnan(m[key])]
+        weight = sum(w for w, _ in pairs)
+        out[key] = sum(w * v for w, v in pairs) / weight if weight else float("nan")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="gradmem train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -308,6 +361,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lora-rank", type=int, default=16)
     parser.add_argument("--lora-phases", choices=["write", "both"], default="both")
     parser.add_argument("--samples", type=int, default=8, help="samples per step and process")
+    parser.add_argument("--micro-samples", type=int, default=None,
+                        help="samples per forward/backward pass (gradients accumulate; halved on out-of-memory)")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--inner-lr", type=float, default=0.4)
     parser.add_argument("--inner-optimizer", choices=["sgd", "nsgd"], default="sgd",
@@ -334,7 +389,8 @@ def main(argv: list[str] | None = None) -> None:
 
     order = {"2": True, "1": False}.get(args.order) or int(args.order.lstrip("k"))
     config = TrainConfig(model=args.model, lora_rank=args.lora_rank, lora_phases=args.lora_phases,
-                         samples_per_step=args.samples, lr=args.lr, inner_lr=args.inner_lr, second_order=order,
+                         samples_per_step=args.samples, micro_samples=args.micro_samples, lr=args.lr,
+                         inner_lr=args.inner_lr, second_order=order,
                          write_skip_tokens=args.write_skip, inner_optimizer=args.inner_optimizer,
                          projection_lr=args.projection_lr, recall_weight=args.recall_weight,
                          max_steps=args.max_steps, seed=args.seed, warmup=args.warmup,

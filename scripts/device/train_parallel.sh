@@ -5,7 +5,8 @@
 # Run i goes to GPU ${PLACE[i]} (PLACE="0 0 1 2 2 3": a space-separated list), else round-robin over the GPUs.
 # Each run resumes from /root/runs/<name> (optimiser state stays there; on a fresh machine, from the adapter in
 # $RESUME_DIR/<name>.tar with a re-warmed lr) and trains for MINUTES. EVAL=1 then scores each run's adapter on
-# the held-out chats and on the dev chats (generated, validation split: the one to choose runs by).
+# the held-out chats and on the dev chats (generated, validation split: the one to choose runs by), or on the
+# benchmarks/quality.py sections in EVAL_SECTIONS (e.g. chats,dev,dev-recent,product).
 # Back in $OUT: logs.tar (every log.jsonl and eval report) and <name>.tar (adapter + log, under the 16 MiB a
 # file may have) for the runs named in RETURN (default: all; at most 8 files come back, 64 MiB in all).
 set -u
@@ -41,9 +42,9 @@ if [ "${EVAL:-0}" = 1 ]; then
     name=${spec%%|*}
     step=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['training']['steps_done'])" \
       "/root/runs/$name/checkpoint/adapter.json" 2>/dev/null || echo x)
-    CUDA_VISIBLE_DEVICES=$((i % gpus)) timeout 300 python benchmarks/quality.py --device cuda --sections chats,dev \
+    CUDA_VISIBLE_DEVICES=$((i % gpus)) timeout "${EVAL_TIMEOUT:-300}" python benchmarks/quality.py --device cuda --sections "${EVAL_SECTIONS:-chats,dev}" \
       --methods trained --adapter "/root/runs/$name/checkpoint" --out "/root/evals/$name-step$step.json" --no-plot \
-      2>&1 | grep -E '^ +(chats|dev) ' | sed "s/^/$name step $step /" &
+      2>&1 | grep -E '^ +(chats|dev|dev-recent|product) ' | sed "s/^/$name step $step /" &
     i=$((i + 1))
   done
   wait
