@@ -242,3 +242,41 @@ def test_mix_names_only_tasks_the_sampler_draws(tiny_dir, tmp_path, capsys):
         main(["--out", str(tmp_path / "run"), "--model", str(tiny_dir), "--mix", '{"chat": 0.5, "text": 0.5}'])
     assert "unknown task(s) ['text']" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_product_layout_is_what_the_conversation_memory_reads(tiny_gm, tokenizer, tmp_path):
+    """Training with recent_tokens sees the blocks and the recent text that GradMemConversationMemory keeps
+    after the same chat is added in one call."""
+    from gradmem_agent import GradMemConversationMemory
+    from gradmem_agent.training.data import chat_samples
+    from gradmem_agent.training.episodes import episodes_for
+
+    count = lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])  # noqa: E731
+    sample = chat_samples(1, split="train", seed=5, turns=(40, 48), facts=(3, 4))[0]
+    episodes = episodes_for(sample, count, 128, recent_tokens=160, tokenizer=tokenizer)
+    conv = GradMemConversationMemory("layout", tiny_gm, url=f"sqlite:///{tmp_path / 'c.db'}", recent_tokens=160,
+                                     segment_tokens=128, memory_tokens=4, steps=1, mode="inline")
+    conv.add_messages(sample.messages)
+    blocks = conv.memory_blocks
+    assert len(blocks) >= 2 and sum(len(e.segments) for e in episodes[:1]) == sum(b.stats["pieces"] for b in blocks)
+    for episode in episodes:
+        assert episode.messages() == conv.read_context(episode.question).messages
+        assert len(episode.old_messages) == blocks[-1].last_seq + 1
+    conv.close()
+
+
+def test_question_cap_and_micro_batches_give_the_full_step_gradient(tiny_dir, tmp_path):
+    """Stage.questions keeps at most that many questions a sample; accumulating over micro-batches of samples
+    gives the gradient of one pass over all of them."""
+    from gradmem_agent.training.train import Trainer
+
+    stage = Stage(0, 1, (24, 32), 64, facts=(3, 4), memory_only=0.0, recent_tokens=[96], questions=2)
+    grads = []
+    for micro in (None, 1):
+        config = TrainConfig(model=str(tiny_dir), memory_tokens=4, lora_rank=2, samples_per_step=3, mix={"chat": 1.0},
+                             micro_samples=micro, curriculum=[stage])
+        trainer = Trainer(config, tmp_path / f"run{micro}", device="cpu")
+        row = trainer.train_step()
+        assert row["episodes"] == 6 and row["micro_samples"] == (micro or 3)
+        grads.append(torch.cat([p.grad.flatten() for p in trainer.params if p.grad is not None]))
+    assert torch.allclose(grads[0], grads[1], rtol=1e-3, atol=1e-6)

@@ -102,8 +102,12 @@ def answer_loss(backbone: Backbone, memories: torch.Tensor, batch: Batch) -> tup
 
 
 def outer_loss(backbone: Backbone, batch: Batch, *, steps: int, lr: float, second_order, recon_weight: float = 0.0,
-               skip_tokens: int = 0, optimizer: str = "sgd", recall_weight: float = 0.0):
+               skip_tokens: int = 0, optimizer: str = "sgd", recall_weight: float = 0.0,
+               answer_share: float = 1.0, segment_share: float = 1.0):
     """Answer loss through K inner steps; returns (loss, metrics).
+
+    With gradient accumulation, `answer_share` and `segment_share` are this batch's shares of the step's
+    episodes and segments: the per-episode and the per-segment terms are then weighted as in one pass.
 
     Metrics include `memory_exact_other`: exact match on memory-only questions when each episode reads
     another episode's memory. Reading shows up only as memory_exact > memory_exact_other; an answer format
@@ -116,7 +120,7 @@ def outer_loss(backbone: Backbone, batch: Batch, *, steps: int, lr: float, secon
     with adapter.phase("read"):
         loss, exact = answer_loss(backbone, memories, batch)
         recall = answer_loss(backbone, memories, recall_batch(batch))[0] if recall_weight else loss.new_zeros(1)
-    total = loss.mean() + recon_weight * recon.mean() + recall_weight * recall.mean()
+    total = answer_share * loss.mean() + segment_share * (recon_weight * recon.mean() + recall_weight * recall.mean())
     from_memory = torch.tensor(batch.in_memory, device=exact.device)
     # exact match on questions whose facts only the memory holds: the reading signal, free of recent turns
     memory_exact = float(exact[from_memory].mean()) if from_memory.any() else float("nan")

@@ -41,6 +41,9 @@ class Stage:
     # Chats cut as the product cuts them (policy.plan_blocks, a recent window of this many tokens, drawn per
     # step; a None in the list: the last 2 or `recent_messages` messages, as when this is unset).
     recent_tokens: list[int | None] | None = None
+    # At most this many questions per sample, drawn at random. Every question reads the whole layout (all its
+    # blocks and up to `recent_tokens` of text), so in long layouts the reads, not the writes, fill the step.
+    questions: int | None = None
 
 
 @dataclass
@@ -122,6 +125,7 @@ class Trainer:
         from accelerate import Accelerator
 
         self.config, self.out = config, out
+        torch.manual_seed(config.seed)  # a fresh run's LoRA init is reproducible
         # bf16 autocast keeps fp32 master weights (M0, projection, LoRA) and the fp32 memory of the inner loop
         self.acc = Accelerator(cpu=device == "cpu", mixed_precision="bf16" if config.precision == "bf16" else "no")
         loaded = load_model(config.model, device=self.acc.device, dtype=torch.float32, attn_implementation="eager")
@@ -247,7 +251,10 @@ class Trainer:
         for sample in samples:
             episodes = flatten([sample], self.count, stage.segment_tokens, recent_messages,
                                recent_tokens=recent_tokens)
-            chunks.append([e for e in episodes if e.in_memory or rng.random() >= stage.memory_only])
+            kept = [e for e in episodes if e.in_memory or rng.random() >= stage.memory_only]
+            if stage.questions is not None and len(kept) > stage.questions:
+                kept = rng.sample(kept, stage.questions)
+            chunks.append(kept)
         if not any(chunks):  # every question was about the recent turns: keep them rather than skip the step
             chunks = [flatten(samples, self.count, stage.segment_tokens, recent_messages, recent_tokens=recent_tokens)]
         for group in self.opt.param_groups:
@@ -282,23 +289,22 @@ class Trainer:
         cfg = self.config
         self.opt.zero_grad(set_to_none=True)
         size = self.micro_samples or len(chunks)
-        total = sum(len(c) for c in chunks)
+        passes = [[e for c in chunks[i : i + size] for e in c] for i in range(0, len(chunks), size)]
+        batches = [collate(episodes, self.tokenizer, self.acc.device) for episodes in passes if episodes]
+        total = sum(len(b.read_ids) for b in batches)
+        segments = sum(len(b.write_ids) for b in batches)
         loss_sum, rows = 0.0, []
-        for i in range(0, len(chunks), size):
-            episodes = [e for c in chunks[i : i + size] for e in c]
-            if not episodes:
-                continue
-            share = len(episodes) / total
-            batch = collate(episodes, self.tokenizer, self.acc.device)
+        for batch in batches:
+            share = len(batch.read_ids) / total
             with self.acc.autocast():
                 loss, metrics = outer_loss(self.backbone, batch, steps=stage.inner_steps, lr=cfg.inner_lr,
                                            second_order=cfg.second_order, recon_weight=cfg.recon_weight,
                                            skip_tokens=cfg.write_skip_tokens, optimizer=cfg.inner_optimizer,
-                                           recall_weight=cfg.recall_weight)
-            (loss * share).backward()
-            loss_sum += float(loss.detach()) * share
+                                           recall_weight=cfg.recall_weight, answer_share=share,
+                                           segment_share=len(batch.write_ids) / segments)
+            loss.backward()
+            loss_sum += float(loss.detach())
             rows.append((share, metrics))
-        segments = sum(m["segments"] for _, m in rows)
         return loss_sum, {**_weighted(rows), "episodes": total, "segments": segments}
 
     def _is_spike(self, norm: float) -> bool:
