@@ -137,9 +137,11 @@ def main() -> None:
             section("dev-recent", [e for e in dev if not e.in_memory], methods, results, save)
     if "product" in sections and trained is not None:
         samples = chat_samples(args.product, split="val", seed=654, turns=(64, 96), facts=(3, 8))
-        rows = evaluate_product(trained, frozen, samples)
+        wanted = {"trained": "memory", "truncation": "truncation", "summary": "summary", "full": "full"}
+        chosen = [wanted[m] for m in (args.methods or ",".join(wanted)).split(",") if m in wanted]
+        rows = evaluate_product(trained, frozen, samples, methods=chosen)
         labels = {"memory": "GradMem trained, memory + recent window", "truncation": "truncation (same window)",
-                  "full": "full context"}
+                  "summary": "summary of the old turns + the same window", "full": "full context"}
         results["product"] = {f"{labels[method]} (product layout)": row for method, row in rows.items()}
         save()
         for label, row in results["product"].items():

@@ -280,3 +280,18 @@ def test_question_cap_and_micro_batches_give_the_full_step_gradient(tiny_dir, tm
         assert row["episodes"] == 6 and row["micro_samples"] == (micro or 3)
         grads.append(torch.cat([p.grad.flatten() for p in trainer.params if p.grad is not None]))
     assert torch.allclose(grads[0], grads[1], rtol=1e-3, atol=1e-6)
+
+
+def test_product_section_asks_only_memory_only_questions_with_the_chosen_methods(tokenizer):
+    from gradmem_agent import GradMem
+    from gradmem_agent.training.data import chat_samples
+    from gradmem_agent.training.product import evaluate_product
+
+    tiny_gm = GradMem(make_tiny_llama(len(tokenizer), max_positions=2048), tokenizer, name="tiny-llama")
+    samples = chat_samples(2, split="val", seed=7, turns=(40, 48), facts=(3, 4))
+    policy = {"recent_tokens": 160, "segment_tokens": 128, "memory_tokens": 4, "steps": 1}
+    rows = evaluate_product(tiny_gm, tiny_gm, samples, methods=("memory", "summary"), max_new_tokens=2, **policy)
+    assert set(rows) == {"memory", "summary"} and rows["memory"]["total"] == rows["summary"]["total"] > 0
+    assert rows["memory"]["chats"] == 2 and rows["memory"]["mean_blocks"] >= 1
+    with pytest.raises(ValueError, match="unknown product method"):
+        evaluate_product(tiny_gm, tiny_gm, samples, methods=("memory", "kv"))

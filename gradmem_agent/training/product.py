@@ -4,7 +4,8 @@ The episodes of `episodes.py` fix the layout (one cut, a few recent messages). H
 one call to a real conversation (SQLite, inline compression after the call, MemoryPolicy defaults unless
 overridden: a 512-token recent window, 256-token blocks, several blocks per session), and each question is
 answered from exactly what `read_context` hands the engine. Only questions whose facts all left the window
-are asked.
+are asked. The summary baseline is LangChain's SummarizationMiddleware in the same layout: the turns that left
+the window replaced by one summary the frozen model writes of them, next to the same recent window.
 """
 
 from __future__ import annotations
@@ -18,17 +19,23 @@ from ..conversation import GradMemConversationMemory
 from ..engine import GradMem
 from ..layout import read_messages
 from .data import Sample
+from .evaluate import SUMMARY_PREFIX, SUMMARY_PROMPT, answer_batch, transcript_text
 from .scoring import is_correct
 
-PRODUCT_METHODS = ("memory", "truncation", "full")
+PRODUCT_METHODS = ("memory", "truncation", "summary", "full")
 
 
-def evaluate_product(trained: GradMem, frozen: GradMem, samples: Sequence[Sample], *, max_new_tokens: int = 24,
+def evaluate_product(trained: GradMem, frozen: GradMem, samples: Sequence[Sample], *,
+                     methods: Sequence[str] = PRODUCT_METHODS, max_new_tokens: int = 24,
                      **policy: Any) -> dict[str, dict]:
     """Per method, accuracy over the memory-only questions: "memory" (the trained engine, blocks + recent
-    window), "truncation" (the frozen model, the same recent window) and "full" (the frozen model, the whole
-    chat as text)."""
-    rows: dict[str, list[dict]] = {m: [] for m in PRODUCT_METHODS}
+    window), "truncation" (the frozen model, the same recent window), "summary" (the frozen model, a summary
+    of the turns that left the window + the same recent window) and "full" (the frozen model, the whole chat
+    as text)."""
+    unknown = set(methods) - set(PRODUCT_METHODS)
+    if unknown:
+        raise ValueError(f"unknown product method(s) {sorted(unknown)}; known: {', '.join(PRODUCT_METHODS)}")
+    rows: dict[str, list[dict]] = {m: [] for m in methods}
     blocks = []
     with tempfile.TemporaryDirectory(prefix="gradmem-product-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'product.db'}"
@@ -38,17 +45,19 @@ def evaluate_product(trained: GradMem, frozen: GradMem, samples: Sequence[Sample
                 conv.add_messages(sample.messages)
                 ctx = conv.read_context()
                 blocks.append(len(ctx.blocks))
-                for qa in sample.qas:
-                    if not ctx.blocks or any(t > ctx.compressed_upto for t in qa.fact_turns):
-                        continue  # a fact is still in the window (or nothing was compressed)
+                asked_here = [qa for qa in sample.qas
+                              if ctx.blocks and all(t <= ctx.compressed_upto for t in qa.fact_turns)]
+                digest = ""
+                if "summary" in methods and asked_here:
+                    digest = _summarise(frozen, sample.messages[: ctx.compressed_upto + 1])
+                for qa in asked_here:
                     asked = conv.read_context(qa.question)
-                    replies = {
-                        "memory": trained.generate(asked.messages, asked.memory, max_new_tokens=max_new_tokens),
-                        "truncation": frozen.generate(asked.messages, max_new_tokens=max_new_tokens),
-                        "full": frozen.generate(read_messages(sample.messages, qa.question),
-                                                max_new_tokens=max_new_tokens),
-                    }
-                    for method, reply in replies.items():
+                    for method in methods:
+                        if method == "memory":
+                            reply = trained.generate(asked.messages, asked.memory, max_new_tokens=max_new_tokens)
+                        else:
+                            prompt = _frozen_prompt(method, asked.messages, sample.messages, qa.question, digest)
+                            reply = frozen.generate(prompt, max_new_tokens=max_new_tokens)
                         rows[method].append({"question": qa.question, "answer": qa.answer, "reply": reply,
                                              "correct": is_correct(reply, qa)})
             finally:
@@ -58,3 +67,20 @@ def evaluate_product(trained: GradMem, frozen: GradMem, samples: Sequence[Sample
     return {m: {"method": m, "correct": sum(r["correct"] for r in rs), "total": len(rs),
                 "accuracy": sum(r["correct"] for r in rs) / max(1, len(rs)), **summary, "predictions": rs}
             for m, rs in rows.items()}
+
+
+def _summarise(frozen: GradMem, old: Sequence[dict], max_new_tokens: int = 128) -> str:
+    prompt = [{"role": "user", "content": SUMMARY_PROMPT.format(transcript=transcript_text(old))}]
+    return answer_batch(frozen, [(None, prompt)], max_new_tokens=max_new_tokens)[0]
+
+
+def _frozen_prompt(method: str, asked: list[dict], chat: Sequence[dict], question: str, digest: str) -> list[dict]:
+    """What the frozen model reads: the product's recent window and question (truncation), the whole chat
+    (full), or the window after the summary as the first exchange, behind any system prompt (summary)."""
+    if method == "truncation":
+        return asked
+    if method == "full":
+        return read_messages(list(chat), question)
+    head = [m for m in asked[:1] if m["role"] == "system"]
+    note = [{"role": "user", "content": SUMMARY_PREFIX + digest}, {"role": "assistant", "content": "Thanks, noted."}]
+    return [*head, *note, *asked[len(head):]]
