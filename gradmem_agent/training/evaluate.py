@@ -65,13 +65,21 @@ def transcript_text(messages: Sequence[dict]) -> str:
     return "\n".join(f"{names.get(m['role'], m['role'])}: {m['content']}" for m in messages)
 
 
+def write_summaries(gm: GradMem, transcripts: Sequence[str], max_new_tokens: int = 128) -> list[str]:
+    """The model's own summary of each transcript (transcript_text), in one batched pass."""
+    prompts = [(None, [{"role": "user", "content": SUMMARY_PROMPT.format(transcript=t)}]) for t in transcripts]
+    return answer_batch(gm, prompts, max_new_tokens=max_new_tokens)
+
+
+def summary_exchange(summary: str) -> list[dict]:
+    """The summary as the conversation's first exchange, as LangChain's SummarizationMiddleware puts it."""
+    return [{"role": "user", "content": SUMMARY_PREFIX + summary}, {"role": "assistant", "content": "Thanks, noted."}]
+
+
 def summaries(gm: GradMem, episodes: Sequence[Episode], max_new_tokens: int = 128) -> list[str]:
-    unique: dict[str, int] = {}
-    for ep in episodes:
-        unique.setdefault(transcript_text(ep.old_messages), len(unique))
-    prompts = [(None, [{"role": "user", "content": SUMMARY_PROMPT.format(transcript=t)}]) for t in unique]
-    written = answer_batch(gm, prompts, max_new_tokens=max_new_tokens)
-    return [written[unique[transcript_text(ep.old_messages)]] for ep in episodes]
+    unique = list(dict.fromkeys(transcript_text(ep.old_messages) for ep in episodes))
+    written = dict(zip(unique, write_summaries(gm, unique, max_new_tokens), strict=True))
+    return [written[transcript_text(ep.old_messages)] for ep in episodes]
 
 
 def write_blocks(gm: GradMem, episodes: Sequence[Episode], **write_kwargs) -> tuple[list[torch.Tensor], dict]:
@@ -101,8 +109,7 @@ def evaluate(gm: GradMem, episodes: Sequence[Episode], method: str, *, max_new_t
         items = [(None, ep.messages()) for ep in episodes]
     elif method == "summary":
         texts = summaries(gm, episodes)
-        items = [(None, read_messages([{"role": "user", "content": SUMMARY_PREFIX + s},
-                                       {"role": "assistant", "content": "Thanks, noted."}, *ep.recent], ep.question))
+        items = [(None, read_messages([*summary_exchange(s), *ep.recent], ep.question))
                  for ep, s in zip(episodes, texts, strict=True)]
         info["summaries"] = texts[:5]
     else:

@@ -19,7 +19,7 @@ from ..conversation import GradMemConversationMemory
 from ..engine import GradMem
 from ..layout import read_messages
 from .data import Sample
-from .evaluate import SUMMARY_PREFIX, SUMMARY_PROMPT, answer_batch, transcript_text
+from .evaluate import summary_exchange, transcript_text, write_summaries
 from .scoring import is_correct
 
 PRODUCT_METHODS = ("memory", "truncation", "summary", "full")
@@ -49,7 +49,7 @@ def evaluate_product(trained: GradMem, frozen: GradMem, samples: Sequence[Sample
                               if ctx.blocks and all(t <= ctx.compressed_upto for t in qa.fact_turns)]
                 digest = ""
                 if "summary" in methods and asked_here:
-                    digest = _summarise(frozen, sample.messages[: ctx.compressed_upto + 1])
+                    digest = write_summaries(frozen, [transcript_text(sample.messages[: ctx.compressed_upto + 1])])[0]
                 for qa in asked_here:
                     asked = conv.read_context(qa.question)
                     for method in methods:
@@ -69,11 +69,6 @@ def evaluate_product(trained: GradMem, frozen: GradMem, samples: Sequence[Sample
             for m, rs in rows.items()}
 
 
-def _summarise(frozen: GradMem, old: Sequence[dict], max_new_tokens: int = 128) -> str:
-    prompt = [{"role": "user", "content": SUMMARY_PROMPT.format(transcript=transcript_text(old))}]
-    return answer_batch(frozen, [(None, prompt)], max_new_tokens=max_new_tokens)[0]
-
-
 def _frozen_prompt(method: str, asked: list[dict], chat: Sequence[dict], question: str, digest: str) -> list[dict]:
     """What the frozen model reads: the product's recent window and question (truncation), the whole chat
     (full), or the window after the summary as the first exchange, behind any system prompt (summary)."""
@@ -82,5 +77,4 @@ def _frozen_prompt(method: str, asked: list[dict], chat: Sequence[dict], questio
     if method == "full":
         return read_messages(list(chat), question)
     head = [m for m in asked[:1] if m["role"] == "system"]
-    note = [{"role": "user", "content": SUMMARY_PREFIX + digest}, {"role": "assistant", "content": "Thanks, noted."}]
-    return [*head, *note, *asked[len(head):]]
+    return [*head, *summary_exchange(digest), *asked[len(head):]]
