@@ -2,12 +2,14 @@
 
 One run, one model, one chat template, one scorer, the same held-out data for every method:
 full context, truncation, summary by the same model, frozen GradMem, trained GradMem (the shipped adapter
-or --adapter). Sections: (1) held-out hand-written chats, the first 8 turns compressed out; (2) bAbI-style
-qa1-qa3 (test split); (3) key-value retrieval capacity; and, for choosing between training runs without
-looking at (1), "dev": generated chats of the validation split (its own names, values and template
-families), memory-only questions; "dev-recent": questions on those chats whose facts are still in the
-window; "product": long generated validation chats added in one call to GradMemConversationMemory with its
-default policy (512-token recent window, 256-token blocks, several blocks), memory-only questions.
+or --adapter). Sections: (1) held-out hand-written chats, the first 8 turns compressed out; (1b) "test":
+generated chats of the test split (names, values, topics and template families that neither training nor
+the choice between runs saw), memory-only questions; larger than (1), so less noisy, but in the generator's
+style; (2) bAbI-style qa1-qa3 (test split); (3) key-value retrieval capacity; and, for choosing between
+training runs without looking at (1) or (1b), "dev": the same as "test" on the validation split;
+"dev-recent": questions on those chats whose facts are still in the window; "product": long generated
+validation chats added in one call to GradMemConversationMemory with its default policy (512-token recent
+window, 256-token blocks, several blocks), memory-only questions.
 Prints a table, saves JSON and a PNG plot.
 
     python benchmarks/quality.py --device cuda            # all sections, full sizes (GPU)
@@ -67,9 +69,10 @@ def main() -> None:
     parser.add_argument("--kv-pairs", default="4,8,16,32,64")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
     parser.add_argument("--dev", type=int, default=60, help="generated validation chats in the dev section")
+    parser.add_argument("--test", type=int, default=120, help="generated test-split chats in the test section")
     parser.add_argument("--product", type=int, default=20, help="long generated chats in the product section")
     parser.add_argument("--sections", default="chats,babi,kv",
-                        help="any of chats,babi,kv,dev,dev-recent,product")
+                        help="any of chats,babi,kv,dev,dev-recent,test,product")
     parser.add_argument("--methods", default=None,
                         help="only these of full,truncation,summary,frozen,trained,trained-truncation,trained-full")
     parser.add_argument("--out", type=Path, default=None)
@@ -80,7 +83,7 @@ def main() -> None:
     if args.merge:
         return merge(args.merge, args.out, plot_it=not args.no_plot)
     if args.quick:
-        args.babi, args.kv, args.kv_pairs, args.dev, args.product = 4, 4, "4,8", 4, 2
+        args.babi, args.kv, args.kv_pairs, args.dev, args.test, args.product = 4, 4, "4,8", 4, 4, 2
 
     frozen = GradMem.from_pretrained(adapter=None, device=args.device, dtype="fp32")
     device = str(frozen.device)
@@ -135,6 +138,10 @@ def main() -> None:
             section("dev", [e for e in dev if e.in_memory], methods, results, save)
         if "dev-recent" in sections:  # the fact is still in the window: memory in front must not hurt
             section("dev-recent", [e for e in dev if not e.in_memory], methods, results, save)
+    if "test" in sections:  # never used to choose between runs
+        test = flatten(chat_samples(args.test, split="test", seed=987, turns=(8, 16), facts=(2, 6)), count, seg,
+                       recent_messages=4)
+        section("test", [e for e in test if e.in_memory], methods, results, save)
     if "product" in sections and trained is not None:
         samples = chat_samples(args.product, split="val", seed=654, turns=(64, 96), facts=(3, 8))
         wanted = {"trained": "memory", "truncation": "truncation", "summary": "summary", "full": "full"}
@@ -189,7 +196,7 @@ def merge(paths: list[Path], out: Path | None, plot_it: bool = True) -> None:
     for report in reports:
         for name, rows in report["results"].items():
             merged["results"].setdefault(name, {}).update(rows)
-    order = ["chats", "dev", "dev-recent", "product", "babi qa1", "babi qa2", "babi qa3", "kv"]
+    order = ["chats", "test", "dev", "dev-recent", "product", "babi qa1", "babi qa2", "babi qa3", "kv"]
     merged["results"] = dict(sorted(merged["results"].items(), key=lambda kv: order.index(kv[0])
                                     if kv[0] in order else len(order)))
     out = out or paths[0].with_name(paths[0].name.replace(".json", "-merged.json"))

@@ -18,7 +18,7 @@ from gradmem_agent.training.data import (
     vocab,
 )
 from gradmem_agent.training.data.chat import FACT_KINDS
-from gradmem_agent.training.data.splits import SPLITS, values_in_split
+from gradmem_agent.training.data.splits import SPLITS, split_of_generated, values_in_split
 from gradmem_agent.training.scoring import is_correct, normalize
 
 NAME_POOLS = ("FIRST_NAMES", "CITIES", "PET_NAMES")
@@ -143,6 +143,20 @@ def test_chat_answers_are_in_their_fact_turns(chats: dict[str, list]) -> None:
 def test_facts_spread_over_the_chat(chats: dict[str, list]) -> None:
     first_turns = [qa.fact_turns[0] for sample in chats["train"] for qa in sample.qas]
     assert first_turns.count(0) > first_turns.count(10) > 0
+
+
+def test_invented_names_are_stated_asked_and_split() -> None:
+    listed = {value for pool in vars(vocab).values() if isinstance(pool, tuple) for value in pool}
+    assert chat_samples(20, seed=3, invented_names=0.0)[5].messages == chat_samples(20, seed=3)[5].messages
+    for split in SPLITS:
+        names = [(sample, qa) for sample in chat_samples(200, split=split, seed=4, invented_names=1.0)
+                 for qa in sample.qas if qa.answer.isalpha() and qa.answer.istitle() and qa.answer not in listed]
+        assert len(names) > 100
+        for sample, qa in names:
+            assert _mentions(sample.messages[qa.fact_turns[-1]]["content"], qa)
+            assert split_of_generated(qa.answer) == split
+    with pytest.raises(ValueError, match="invented_names"):
+        chat_samples(1, invented_names=1.5)
 
 
 def test_chat_fact_count_range() -> None:

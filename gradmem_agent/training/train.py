@@ -44,6 +44,7 @@ class Stage:
     # At most this many questions per sample, drawn at random. Every question reads the whole layout (all its
     # blocks and up to `recent_tokens` of text), so in long layouts the reads, not the writes, fill the step.
     questions: int | None = None
+    invented_names: float = 0.0  # share of people's and pets' names made up (data.chat_samples)
 
 
 @dataclass
@@ -244,7 +245,7 @@ class Trainer:
         seed = cfg.seed + self.step * self.acc.num_processes + self.acc.process_index
         rng = random.Random(seed)
         samples = sample_mix(rng, cfg.samples_per_step, cfg.mix, seed, "train", stage.chat_turns, stage.kv_pairs,
-                             tuple(stage.facts))
+                             tuple(stage.facts), stage.invented_names)
         recent_messages = rng.choice([2, cfg.recent_messages])
         recent_tokens = rng.choice(stage.recent_tokens) if stage.recent_tokens else None
         chunks = []
@@ -375,6 +376,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="nsgd: each sample's inner gradient normalised to unit RMS (step size = inner lr)")
     parser.add_argument("--recall-weight", type=float, default=0.0,
                         help="weight of the READ-side recall of each segment from its own memory")
+    parser.add_argument("--recon-weight", type=float, default=0.1,
+                        help="weight of the outer reconstruction loss (the segment read back from its memory)")
     parser.add_argument("--projection-lr", type=float, default=None, help="outer lr of the projection (default --lr)")
     parser.add_argument("--write-skip", type=int, default=0,
                         help="leading segment tokens hidden from WRITE (1: the chat turn start token)")
@@ -399,6 +402,7 @@ def main(argv: list[str] | None = None) -> None:
                          inner_lr=args.inner_lr, second_order=order,
                          write_skip_tokens=args.write_skip, inner_optimizer=args.inner_optimizer,
                          projection_lr=args.projection_lr, recall_weight=args.recall_weight,
+                         recon_weight=args.recon_weight,
                          max_steps=args.max_steps, seed=args.seed, warmup=args.warmup,
                          precision=args.precision, init_adapter=args.init_adapter,
                          memory_tokens=args.memory_tokens, grow_memory=args.grow_memory)

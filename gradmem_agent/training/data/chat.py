@@ -17,13 +17,14 @@ from .chitchat import (
     TOPICS,
     Topic,
 )
-from .fact_kind import FactKind, Slots
+from .fact_kind import FactKind, Slots, finish
 from .facts_life import LIFE_KINDS
 from .facts_numbers import NUMBER_KINDS
-from .facts_people import PEOPLE_KINDS
+from .facts_people import NAME_KINDS, PEOPLE_KINDS
 from .facts_preferences import PREFERENCE_KINDS
 from .schema import QA, Sample
 from .splits import check_split, indexed_in_split
+from .values import invented_in_split, person_name
 
 FACT_KINDS: tuple[FactKind, ...] = PEOPLE_KINDS + NUMBER_KINDS + LIFE_KINDS + PREFERENCE_KINDS
 CORRECTION_RATE = 0.35
@@ -53,20 +54,26 @@ def chat_samples(
     seed: int = 0,
     turns: tuple[int, int] = (8, 16),
     facts: tuple[int, int] = (2, 5),
+    invented_names: float = 0.0,
 ) -> list[Sample]:
     """`turns` bounds the message count (an even number is drawn); `facts` is capped so that at least
-    one user turn stays small talk."""
+    one user turn stays small talk. `invented_names`: the share of people's and pets' names made up from
+    syllables instead of drawn from the name lists, so that a reader must copy them rather than guess a
+    familiar name (0 draws nothing extra, so the samples stay those of earlier versions)."""
     check_split(split)
     even_lengths = [t for t in range(max(turns[0], 2), turns[1] + 1) if t % 2 == 0]
     if not even_lengths:
         raise ValueError(f"turns must be a range holding an even number >= 2, got {turns}")
     if not 1 <= facts[0] <= facts[1]:
         raise ValueError(f"facts must be an ordered range >= 1, got {facts}")
+    if not 0.0 <= invented_names <= 1.0:
+        raise ValueError(f"invented_names must be a share in [0, 1], got {invented_names}")
     rng = random.Random(seed)
-    return [_make_chat(rng, split, even_lengths, facts) for _ in range(n)]
+    return [_make_chat(rng, split, even_lengths, facts, invented_names) for _ in range(n)]
 
 
-def _make_chat(rng: random.Random, split: str, lengths: list[int], facts: tuple[int, int]) -> Sample:
+def _make_chat(rng: random.Random, split: str, lengths: list[int], facts: tuple[int, int],
+               invented_names: float = 0.0) -> Sample:
     n_messages = rng.choice(lengths)
     n_user = n_messages // 2
     capacity = n_user - 1 if n_user >= 3 else n_user
@@ -75,8 +82,8 @@ def _make_chat(rng: random.Random, split: str, lengths: list[int], facts: tuple[
     if n_facts < capacity and rng.random() < CORRECTION_RATE:
         n_corrections = 2 if n_facts + 1 < capacity and rng.random() < 0.15 else 1
 
-    planted = _draw_facts(rng, split, n_facts)
-    events = _order_events(rng, split, planted, n_corrections)
+    planted = _draw_facts(rng, split, n_facts, invented_names)
+    events = _order_events(rng, split, planted, n_corrections, invented_names)
     positions = _early_biased_positions(rng, n_user, len(events))
     by_turn = dict(zip(positions, events, strict=True))
     topics = rng.sample(topics_in_split(split), k=rng.choice((1, 2)))
@@ -129,20 +136,24 @@ def _make_chat(rng: random.Random, split: str, lengths: list[int], facts: tuple[
     return Sample(kind="chat", messages=messages, document=None, qas=qas, meta=meta)
 
 
-def _draw_facts(rng: random.Random, split: str, count: int) -> list[_Fact]:
+def _draw_facts(rng: random.Random, split: str, count: int, invented_names: float) -> list[_Fact]:
     kinds, groups = [], set()
     for kind in rng.sample(FACT_KINDS, k=len(FACT_KINDS)):
         if kind.exclusive_group not in groups and len(kinds) < count:
             kinds.append(kind)
             groups.add(kind.exclusive_group)
     used: set[str] = set()
-    return [_Fact(kind, _fresh_slots(rng, split, kind, used)) for kind in kinds]
+    return [_Fact(kind, _fresh_slots(rng, split, kind, used, invented_names=invented_names)) for kind in kinds]
 
 
-def _fresh_slots(rng: random.Random, split: str, kind: FactKind, used: set[str], keep: Slots | None = None) -> Slots:
+def _fresh_slots(rng: random.Random, split: str, kind: FactKind, used: set[str], keep: Slots | None = None,
+                 invented_names: float = 0.0) -> Slots:
     """Draws a value not yet used in this chat, so that no two facts share an answer."""
     for _ in range(100):
         slots = kind.make(rng, split)
+        if invented_names and kind.name in NAME_KINDS and rng.random() < invented_names:
+            name = invented_in_split(person_name, rng, split)
+            slots = finish({**slots, "value": name, "answer": name, "aliases": ()})
         if keep is not None:
             slots.update({name: keep[name] for name in kind.context})
         if slots["answer"].lower() not in used:
@@ -151,11 +162,12 @@ def _fresh_slots(rng: random.Random, split: str, kind: FactKind, used: set[str],
     return slots
 
 
-def _order_events(rng: random.Random, split: str, planted: list[_Fact], n_corrections: int) -> list[_Event]:
+def _order_events(rng: random.Random, split: str, planted: list[_Fact], n_corrections: int,
+                  invented_names: float) -> list[_Event]:
     events = [_Event(fact) for fact in planted]
     used = {fact.slots["answer"].lower() for fact in planted}
     for fact in rng.sample(planted, k=min(n_corrections, len(planted))):
-        new_slots = _fresh_slots(rng, split, fact.kind, used, keep=fact.slots)
+        new_slots = _fresh_slots(rng, split, fact.kind, used, keep=fact.slots, invented_names=invented_names)
         original = next(i for i, event in enumerate(events) if event.fact is fact)
         events.insert(rng.randint(original + 1, len(events)), _Event(fact, new_slots))
     return events

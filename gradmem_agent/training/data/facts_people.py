@@ -220,4 +220,7 @@ PET_SPECIES_FACT = FactKind(
     acks=("Aww, {name} sounds adorable.", "Pets are the best.", "How lovely!", "Say hi to {name} for me."),
 )
 
+# Kinds whose value is a name; chat_samples(invented_names=...) may swap it for a made-up one.
+NAME_KINDS = frozenset(kind.name for kind in (OWN_NAME, PARTNER_NAME, FRIEND_NAME, COLLEAGUE_NAME, SIBLING_NAME,
+                                              PET_NAME))
 PEOPLE_KINDS = (OWN_NAME, PARTNER_NAME, FRIEND_NAME, COLLEAGUE_NAME, SIBLING_NAME, PET_NAME, PET_SPECIES_FACT)

@@ -54,6 +54,12 @@ def company_name(rng: random.Random) -> str:
     return f"{stem.capitalize()} {rng.choice(COMPANY_SUFFIXES)}"
 
 
+def person_name(rng: random.Random) -> str:
+    """A made-up name of 2-3 open syllables and a coda ("Dremota", "Kivul"): no prior can guess it, only memory can."""
+    stem = "".join(rng.choice(ONSETS) + rng.choice("aeiou") for _ in range(rng.choice((2, 2, 3))))
+    return (stem + rng.choice(CODAS)).capitalize()
+
+
 def digits(rng: random.Random, length: int) -> str:
     return "".join(rng.choice(string.digits) for _ in range(length))
 
