@@ -23,9 +23,5 @@ declare -A spec=(
 declare -A gpu=([m1]=0 [m1kv]=0 [k2]=1 [k3o1]=2 [k5o1]=2 [s32]=3 [s32lo]=0)
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(m1 m1kv k2 k3o1 k5o1 s32)
-runs=() place=""
-for n in "${names[@]}"; do
-  runs+=("$n|$A ${spec[$n]}")
-  place="$place ${gpu[$n]}"
-done
-PLACE="$place" bash scripts/device/train_parallel.sh "$minutes" "${runs[@]}"
+source scripts/device/run_named.sh
+run_named "$minutes" "${names[@]}"

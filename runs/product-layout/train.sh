@@ -26,9 +26,5 @@ declare -A spec=(
 declare -A gpu=([pl]=0 [cont]=1 [pl2]=0)
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(pl cont)
-runs=() place=""
-for n in "${names[@]}"; do
-  runs+=("$n|$A ${spec[$n]}")
-  place="$place ${gpu[$n]}"
-done
-PLACE="$place" bash scripts/device/train_parallel.sh "$minutes" "${runs[@]}"
+source scripts/device/run_named.sh
+run_named "$minutes" "${names[@]}"
