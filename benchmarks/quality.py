@@ -127,21 +127,23 @@ def main() -> None:
                   "seconds": round(time.time() - t0, 1), "finished": finished, "results": results}
         out.write_text(json.dumps(report, indent=1, default=str) + "\n")
 
+    def short_chats(n: int, split: str, seed: int) -> list:
+        """Generated chats of 8-16 messages, the last 4 kept as text (the dev and test layout)."""
+        return flatten(chat_samples(n, split=split, seed=seed, turns=(8, 16), facts=(2, 6)), count, seg,
+                       recent_messages=4)
+
     if "chats" in sections:
         chats = load_heldout_chats()
         episodes = flatten(chats, count, seg, recent_messages=4)
         section("chats", episodes, methods, results, save)
     if "dev" in sections or "dev-recent" in sections:
-        dev = flatten(chat_samples(args.dev, split="val", seed=321, turns=(8, 16), facts=(2, 6)), count, seg,
-                      recent_messages=4)
+        dev = short_chats(args.dev, "val", 321)
         if "dev" in sections:
             section("dev", [e for e in dev if e.in_memory], methods, results, save)
         if "dev-recent" in sections:  # the fact is still in the window: memory in front must not hurt
             section("dev-recent", [e for e in dev if not e.in_memory], methods, results, save)
     if "test" in sections:  # never used to choose between runs
-        test = flatten(chat_samples(args.test, split="test", seed=987, turns=(8, 16), facts=(2, 6)), count, seg,
-                       recent_messages=4)
-        section("test", [e for e in test if e.in_memory], methods, results, save)
+        section("test", [e for e in short_chats(args.test, "test", 987) if e.in_memory], methods, results, save)
     if "product" in sections and trained is not None:
         samples = chat_samples(args.product, split="val", seed=654, turns=(64, 96), facts=(3, 8))
         wanted = {"trained": "memory", "truncation": "truncation", "summary": "summary", "full": "full"}

@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="nsgd: each sample's inner gradient normalised to unit RMS (step size = inner lr)")
     parser.add_argument("--recall-weight", type=float, default=0.0,
                         help="weight of the READ-side recall of each segment from its own memory")
-    parser.add_argument("--recon-weight", type=float, default=0.1,
+    parser.add_argument("--recon-weight", type=float, default=TrainConfig.recon_weight,
                         help="weight of the outer reconstruction loss (the segment read back from its memory)")
     parser.add_argument("--projection-lr", type=float, default=None, help="outer lr of the projection (default --lr)")
     parser.add_argument("--write-skip", type=int, default=0,
