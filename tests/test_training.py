@@ -297,3 +297,22 @@ def test_product_section_asks_only_memory_only_questions_with_the_chosen_methods
     assert rows["memory"]["chats"] == 2 and rows["memory"]["mean_blocks"] >= 1
     with pytest.raises(ValueError, match="unknown product method"):
         evaluate_product(tiny_gm, tiny_gm, samples, methods=("memory", "kv"))
+
+
+def test_two_processes_train_one_adapter_and_stop_together(tiny_dir, tmp_path):
+    """DDP as on a several-GPU machine, here two CPU processes over gloo: gradients are averaged, only the
+    main process saves, and a time limit stops both at the same step (no process left in an all-reduce)."""
+    out = tmp_path / "ddp"
+    common = ["--out", str(out), "--model", str(tiny_dir), "--device", "cpu", "--samples", "2", "--lora-rank", "2",
+              "--curriculum", TINY_CURRICULUM, "--warmup", "1", "--lr", "1e-2", "--memory-tokens", "4"]
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+              "-m", "gradmem_agent.training.train", *common]
+    leg = subprocess.run([*launch, "--max-steps", "3"], capture_output=True, text=True, timeout=300)
+    assert leg.returncode == 0, leg.stderr[-3000:]
+    ckpt = out / "checkpoint"
+    assert json.loads((ckpt / ADAPTER_CONFIG).read_text())["training"]["steps_done"] == 3
+    # a leg of a few seconds: whichever process's clock runs out first stops both after the same step
+    timed = subprocess.run([*launch, "--minutes", "0.05"], capture_output=True, text=True, timeout=300)
+    assert timed.returncode == 0, timed.stderr[-3000:]
+    assert "resumed from step 3" in timed.stdout
+    assert torch.load(ckpt / "state.pt", weights_only=False)["step"] > 3

@@ -208,7 +208,7 @@ class Trainer:
         self.step = int(saved.get("steps_done", 0))
         state = None
         if (ckpt / "state.pt").is_file():
-            state = torch.load(ckpt / "state.pt", map_location=self.acc.device, weights_only=False)
+            state = torch.load(ckpt / "state.pt", map_location="cpu", weights_only=False)  # load_state_dict moves it
             try:
                 self.opt.load_state_dict(state["optimizer"])
             except ValueError:  # parameter groups of an older version
@@ -273,9 +273,7 @@ class Trainer:
                 torch.cuda.empty_cache()
                 self.acc.print(f"out of GPU memory at {micro} samples a pass: now {self.micro_samples}")
         if self.acc.num_processes > 1:
-            for p in self.params:
-                if p.grad is not None:
-                    p.grad = self.acc.reduce(p.grad, reduction="mean")
+            self._average_gradients()
         norm = float(torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip))
         skipped = self._is_spike(norm)
         if not skipped:
@@ -283,6 +281,20 @@ class Trainer:
         self.step += 1
         return {**metrics, "step": self.step, "loss": loss, "grad_norm": norm, "skipped": float(skipped),
                 "inner_steps": stage.inner_steps, "micro_samples": self.micro_samples or len(chunks)}
+
+    def _average_gradients(self) -> None:
+        """One all-reduce of every gradient, flattened; a parameter without a gradient in this process counts
+        as zero, so every process makes the same collective call whatever its samples touched."""
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        flat = self.acc.reduce(torch.cat([g.reshape(-1) for g in grads]), reduction="mean")
+        for p, g in zip(self.params, flat.split([g.numel() for g in grads]), strict=True):
+            p.grad = g.view_as(p)
+
+    def _time_is_up(self, deadline: float) -> bool:
+        """One clock running out stops every process: processes that stopped a step apart would leave the
+        others waiting in the gradient all-reduce forever."""
+        up = torch.tensor(float(time.time() >= deadline), device=self.acc.device)
+        return bool(self.acc.reduce(up, reduction="sum") > 0) if self.acc.num_processes > 1 else bool(up)
 
     def _accumulate(self, chunks: list[list], stage: Stage) -> tuple[float, dict]:
         """Backward over the step's samples, `micro_samples` at a time, each pass weighted by its share of the
@@ -327,7 +339,7 @@ class Trainer:
         deadline = time.time() + minutes * 60
         window: list[dict] = []
         t0 = time.time()
-        while self.step < self.config.max_steps and time.time() < deadline:
+        while self.step < self.config.max_steps and not self._time_is_up(deadline):
             row = self.train_step()
             window.append(row)
             if self.step % 10 == 0:

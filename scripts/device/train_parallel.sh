@@ -2,7 +2,8 @@
 # Several meta-training runs side by side on the machine's GPUs (measured on one H100: two runs take 1.45 s a
 # step each, one alone ~0.95).
 #   bash scripts/device/train_parallel.sh MINUTES "name|gradmem train arguments" ...
-# Run i goes to GPU ${PLACE[i]} (PLACE="0 0 1 2 2 3": a space-separated list), else round-robin over the GPUs.
+# Run i goes to GPU ${PLACE[i]} (PLACE="0 0 1 2 2 3": a space-separated list), else round-robin over the GPUs;
+# an entry naming several GPUs ("0,1,2,3") runs that one run over them with DDP (torch.distributed.run).
 # Each run resumes from /root/runs/<name> (optimiser state stays there; on a fresh machine, from the adapter in
 # $RESUME_DIR/<name>.tar with a re-warmed lr) and trains for MINUTES. EVAL=1 then scores each run's adapter on
 # the held-out chats and on the dev chats (generated, validation split: the one to choose runs by), or on the
@@ -24,8 +25,12 @@ for spec in "$@"; do
     mkdir -p "$run" && tar -xf "$RESUME_DIR/$name.tar" -C "$run"
   fi
   gpu=${place[$i]:-$((i % gpus))}
+  launch=(python)
+  if [[ $gpu == *,* ]]; then  # one run over several GPUs (PLACE="0,1,2,3"): DDP, a process a GPU
+    launch=(python -m torch.distributed.run --standalone --nproc_per_node "$(tr , '\n' <<< "$gpu" | wc -l)")
+  fi
   # shellcheck disable=SC2086  # the run's arguments are meant to split
-  CUDA_VISIBLE_DEVICES=$gpu timeout $((${minutes%.*} * 60 + 150)) python -m gradmem_agent.training.train \
+  CUDA_VISIBLE_DEVICES=$gpu timeout $((${minutes%.*} * 60 + 150)) "${launch[@]}" -m gradmem_agent.training.train \
     --out "$run" --minutes "$minutes" ${spec#*|} 2>&1 | grep -vE 'Warning|warn' > "/root/train-$name.log" &
   i=$((i + 1))
 done
