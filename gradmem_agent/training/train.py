@@ -4,7 +4,8 @@
 
 One GPU command lasts at most 10 minutes here, so training runs in time-boxed legs: every leg resumes from
 the checkpoint (adapter, optimiser, step, RNG-free data: step-seeded) and saves it again before its time is up.
-Several GPUs: launch with `accelerate launch -m gradmem_agent.training.train ...`; gradients are averaged.
+Several GPUs: `python -m torch.distributed.run --standalone --nproc_per_node N -m gradmem_agent.training.train ...`
+(or `accelerate launch`): one process a GPU, each drawing its own samples; gradients are averaged.
 """
 
 from __future__ import annotations
