@@ -300,8 +300,9 @@ def test_product_section_asks_only_memory_only_questions_with_the_chosen_methods
 
 
 def test_two_processes_train_one_adapter_and_stop_together(tiny_dir, tmp_path):
-    """DDP as on a several-GPU machine, here two CPU processes over gloo: gradients are averaged, only the
-    main process saves, and a time limit stops both at the same step (no process left in an all-reduce)."""
+    """DDP as on a several-GPU machine, here two CPU processes over gloo: they step together through the
+    gradient all-reduce, save one checkpoint, resume it, and a time limit ends both (a process stopping a step
+    before the other would leave it in the all-reduce until the timeout)."""
     out = tmp_path / "ddp"
     common = ["--out", str(out), "--model", str(tiny_dir), "--device", "cpu", "--samples", "2", "--lora-rank", "2",
               "--curriculum", TINY_CURRICULUM, "--warmup", "1", "--lr", "1e-2", "--memory-tokens", "4"]

@@ -294,8 +294,10 @@ class Trainer:
     def _time_is_up(self, deadline: float) -> bool:
         """One clock running out stops every process: processes that stopped a step apart would leave the
         others waiting in the gradient all-reduce forever."""
-        up = torch.tensor(float(time.time() >= deadline), device=self.acc.device)
-        return bool(self.acc.reduce(up, reduction="sum") > 0) if self.acc.num_processes > 1 else bool(up)
+        up = time.time() >= deadline
+        if self.acc.num_processes == 1:
+            return up
+        return bool(self.acc.reduce(torch.tensor(float(up), device=self.acc.device), reduction="sum") > 0)
 
     def _accumulate(self, chunks: list[list], stage: Stage) -> tuple[float, dict]:
         """Backward over the step's samples, `micro_samples` at a time, each pass weighted by its share of the

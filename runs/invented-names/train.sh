@@ -20,8 +20,8 @@ declare -A spec=(
   [pln]="--mix $mix --curriculum $(stage 0.3)"
   [pln5]="--mix $mix --curriculum $(stage 0.5)"
   [plnc]="--mix $mix --curriculum $(stage 0.3) --recall-weight 0.2"        # and the reader repeats each segment
-  [pln4g]="--mix $mix --curriculum $(stage 0.3)"   # pln over all four GPUs (DDP): 4 x 32 samples a step; SEED=700000
 )
+spec[pln4g]=${spec[pln]}  # pln over all four GPUs (DDP): 4 x 32 samples a step; run with SEED=700000
 declare -A gpu=([plc]=0 [pln]=1 [pln5]=2 [plnc]=3 [pln4g]=0,1,2,3)
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(plc pln pln5 plnc)
