@@ -67,6 +67,8 @@ def main() -> None:
     parser.add_argument("--babi-tasks", default="1,2,3")
     parser.add_argument("--kv", type=int, default=32, help="samples per key-value point")
     parser.add_argument("--kv-pairs", default="4,8,16,32,64")
+    parser.add_argument("--segment-tokens", type=int, default=256,
+                        help="most tokens one WRITE holds (MemoryPolicy.segment_tokens)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
     parser.add_argument("--dev", type=int, default=60, help="generated validation chats in the dev section")
     parser.add_argument("--test", type=int, default=120, help="generated test-split chats in the test section")
@@ -91,7 +93,7 @@ def main() -> None:
     if args.adapter and args.adapter != "none" and Path(args.adapter).is_dir():
         trained = GradMem.from_pretrained(adapter=args.adapter, device=args.device, dtype="fp32")
     count = frozen.count_tokens
-    seg = 256
+    seg = args.segment_tokens
     methods = {  # short id -> (label, engine, method, WRITE settings)
         "full": ("full context", frozen, "full", {}),
         "truncation": ("truncation", frozen, "truncation", {}),

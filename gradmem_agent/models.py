@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from filelock import FileLock
 from platformdirs import user_cache_dir
 
 log = logging.getLogger(__name__)
@@ -86,32 +87,40 @@ def cached_default_model_dir(gguf: Path | None = None) -> Path:
     gguf = gguf or default_gguf_path()
     identity = _file_identity(gguf)
     target = cache_root() / DEFAULT_MODEL_NAME
-    stamp = target / "gradmem_source.json"
-    if stamp.is_file():
-        try:
-            if json.loads(stamp.read_text()) == identity:
-                return target
-        except (OSError, json.JSONDecodeError):
-            pass
-        log.info("cached copy of %s came from a different file; rebuilding", DEFAULT_MODEL_NAME)
-
-    log.info("dequantising %s once (about 20 s); later loads use the cached copy", gguf.name)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    # The GGUF quantizer marks the model unserialisable; the weights are already dequantised fp32.
-    model.hf_quantizer = None
-    model.config.quantization_config = None
-    if hasattr(model, "is_quantized"):
-        model.is_quantized = False
-    model.config.name_or_path = DEFAULT_MODEL_NAME
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    (tmp / "gradmem_source.json").write_text(json.dumps(identity))
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.replace(target)
+    if _is_copy_of(target, identity):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Processes that start together (benchmark workers, a test run beside a chat) would each rebuild the copy
+    # and swap it under the others' feet: one builds, the rest wait and then use it.
+    with FileLock(str(target) + ".lock"):
+        if _is_copy_of(target, identity):
+            return target
+        if (target / "gradmem_source.json").exists():
+            log.info("cached copy of %s came from a different file; rebuilding", DEFAULT_MODEL_NAME)
+        log.info("dequantising %s once (about 20 s); later loads use the cached copy", gguf.name)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        # The GGUF quantizer marks the model unserialisable; the weights are already dequantised fp32.
+        model.hf_quantizer = None
+        model.config.quantization_config = None
+        if hasattr(model, "is_quantized"):
+            model.is_quantized = False
+        model.config.name_or_path = DEFAULT_MODEL_NAME
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "gradmem_source.json").write_text(json.dumps(identity))
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.replace(target)
     return target
+
+
+def _is_copy_of(target: Path, identity: dict) -> bool:
+    try:
+        return json.loads((target / "gradmem_source.json").read_text()) == identity
+    except (OSError, json.JSONDecodeError):
+        return False
 
 
 def resolve_model_path(model: str | os.PathLike) -> tuple[str, str]:

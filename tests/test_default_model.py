@@ -53,3 +53,29 @@ def test_the_shipped_adapter_reads_a_held_out_chat_from_memory():
     assert from_memory["correct"], from_memory
     without = evaluate(gm, [episode], "truncation")["predictions"][0]
     assert not without["correct"], without
+
+
+def test_processes_that_start_together_build_the_cached_copy_once(default_model_dir, tmp_path):
+    """Two processes on an empty cache: one dequantises, the other waits for it; neither sees a half-built copy."""
+    import os
+    import subprocess
+    import sys
+
+    child = (
+        "import logging; logging.basicConfig(level=logging.INFO, format='%(message)s')\n"
+        "from transformers import AutoConfig, AutoTokenizer\n"
+        "from gradmem_agent.models import cached_default_model_dir\n"
+        "path = cached_default_model_dir()\n"
+        "AutoTokenizer.from_pretrained(path, local_files_only=True); AutoConfig.from_pretrained(path)\n"
+        "print('loaded', path)\n"
+    )
+    env = {**os.environ, "GRADMEM_CACHE_DIR": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", child], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, err[-2000:]
+        assert "loaded" in out
+    assert sum("dequantising" in err for _, err in outputs) == 1
+    assert [p.name for p in tmp_path.joinpath("models").iterdir() if not p.name.endswith(".lock")] == [
+        default_model_dir.name]

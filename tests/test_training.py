@@ -284,6 +284,31 @@ def test_question_cap_and_micro_batches_give_the_full_step_gradient(tiny_dir, tm
     assert torch.allclose(grads[0], grads[1], rtol=1e-3, atol=1e-6)
 
 
+def test_running_out_of_gpu_memory_halves_the_passes_for_a_while_then_tries_the_full_size(tiny_dir, tmp_path,
+                                                                                         monkeypatch):
+    from gradmem_agent.training import train as train_module
+    from gradmem_agent.training.train import Trainer
+
+    stage = Stage(0, 1, (24, 32), 64, facts=(3, 4), memory_only=0.0, recent_tokens=[96], questions=1)
+    config = TrainConfig(model=str(tiny_dir), memory_tokens=4, lora_rank=2, samples_per_step=4, mix={"chat": 1.0},
+                         micro_samples=4, curriculum=[stage])
+    trainer = Trainer(config, tmp_path / "run", device="cpu")
+    accumulate, sizes = trainer._accumulate, []
+
+    def out_of_memory_once(chunks, stage):
+        sizes.append(trainer.micro_samples)
+        if len(sizes) == 1:
+            raise torch.OutOfMemoryError("simulated")
+        return accumulate(chunks, stage)
+
+    trainer._accumulate = out_of_memory_once
+    monkeypatch.setattr(train_module, "OOM_RETRY_STEPS", 3)
+    rows = [trainer.train_step() for _ in range(train_module.OOM_RETRY_STEPS + 1)]
+    assert sizes[:3] == [4, 2, 2] and rows[0]["micro_samples"] == 2
+    assert rows[-2]["micro_samples"] == 2 and rows[-1]["micro_samples"] == 4
+    assert all(r["data_seconds"] > 0 for r in rows)
+
+
 def test_product_section_asks_only_memory_only_questions_with_the_chosen_methods(tokenizer):
     from gradmem_agent import GradMem
     from gradmem_agent.training.data import chat_samples

@@ -27,6 +27,8 @@ from ..models import load_model
 from .episodes import DATA_KINDS, flatten, sample_mix
 from .meta import collate, outer_loss
 
+OOM_RETRY_STEPS = 20  # after running out of GPU memory, steps with half-size passes before the full size again
+
 
 @dataclass
 class Stage:
@@ -147,6 +149,7 @@ class Trainer:
         self.opt = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
         self.step = 0
         self.micro_samples = config.micro_samples
+        self.full_micro_from = 0  # after running out of GPU memory, the step at which the full pass is tried again
         self.warmup_from = 0
         self.norm_ema: float | None = None
         self.skips_in_row = 0
@@ -243,6 +246,7 @@ class Trainer:
     def train_step(self) -> dict:
         cfg = self.config
         stage = cfg.stage(self.step)
+        started = time.perf_counter()
         seed = cfg.seed + self.step * self.acc.num_processes + self.acc.process_index
         rng = random.Random(seed)
         samples = sample_mix(rng, cfg.samples_per_step, cfg.mix, seed, "train", stage.chat_turns, stage.kv_pairs,
@@ -259,6 +263,9 @@ class Trainer:
             chunks.append(kept)
         if not any(chunks):  # every question was about the recent turns: keep them rather than skip the step
             chunks = [flatten(samples, self.count, stage.segment_tokens, recent_messages, recent_tokens=recent_tokens)]
+        data_seconds = time.perf_counter() - started
+        if self.micro_samples != cfg.micro_samples and self.step >= self.full_micro_from:
+            self.micro_samples = cfg.micro_samples
         for group in self.opt.param_groups:
             group["lr"] = lr_at(self.step, cfg, self.warmup_from) * group["scale"]
         while True:
@@ -270,6 +277,9 @@ class Trainer:
                 if micro <= 1:
                     raise
                 self.micro_samples = micro // 2
+                # The split is not kept for good: a fragmented cache or one long batch may have caused it, and
+                # half-size passes cost up to twice the time a step (seen as 5 s -> 10 s steps on 4 GPUs).
+                self.full_micro_from = self.step + OOM_RETRY_STEPS
                 self.opt.zero_grad(set_to_none=True)
                 torch.cuda.empty_cache()
                 self.acc.print(f"out of GPU memory at {micro} samples a pass: now {self.micro_samples}")
@@ -281,7 +291,8 @@ class Trainer:
             self.opt.step()
         self.step += 1
         return {**metrics, "step": self.step, "loss": loss, "grad_norm": norm, "skipped": float(skipped),
-                "inner_steps": stage.inner_steps, "micro_samples": self.micro_samples or len(chunks)}
+                "inner_steps": stage.inner_steps, "micro_samples": self.micro_samples or len(chunks),
+                "data_seconds": data_seconds}
 
     def _average_gradients(self) -> None:
         """One all-reduce of every gradient, flattened; a parameter without a gradient in this process counts
@@ -352,7 +363,9 @@ class Trainer:
                     values = [r[key] for r in window if not math.isnan(r[key])]
                     avg[key] = sum(values) / len(values) if values else float("nan")
                 per_step = (time.time() - t0) / len(window)
-                avg.update(step=self.step, inner_steps=row["inner_steps"], sec_per_step=per_step)
+                avg.update(step=self.step, inner_steps=row["inner_steps"], sec_per_step=per_step,
+                           data_sec_per_step=sum(r["data_seconds"] for r in window) / len(window),
+                           min_micro_samples=min(r["micro_samples"] for r in window))
                 if torch.cuda.is_available():
                     avg["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
                 self.log.append(avg)

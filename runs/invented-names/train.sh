@@ -22,7 +22,8 @@ declare -A spec=(
   [plnc]="--mix $mix --curriculum $(stage 0.3) --recall-weight 0.2"        # and the reader repeats each segment
 )
 spec[pln4g]=${spec[pln]}  # pln over all four GPUs (DDP): 4 x 32 samples a step; run with SEED=700000
-declare -A gpu=([plc]=0 [pln]=1 [pln5]=2 [plnc]=3 [pln4g]=0,1,2,3)
+spec[pln4gx]=${spec[pln]}  # pln4g continued from its step 103 (the shipped adapter): SEED=800000
+declare -A gpu=([plc]=0 [pln]=1 [pln5]=2 [plnc]=3 [pln4g]=0,1,2,3 [pln4gx]=0,1,2,3)
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(plc pln pln5 plnc)
 source scripts/device/run_named.sh
