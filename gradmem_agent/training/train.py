@@ -277,12 +277,13 @@ class Trainer:
                 if micro <= 1:
                     raise
                 self.micro_samples = micro // 2
-                # The split is not kept for good: a fragmented cache or one long batch may have caused it, and
-                # half-size passes cost up to twice the time a step (seen as 5 s -> 10 s steps on 4 GPUs).
+                # Not kept for good: one long batch or a fragmented cache may have caused it, and half-size
+                # passes make every later step slower.
                 self.full_micro_from = self.step + OOM_RETRY_STEPS
                 self.opt.zero_grad(set_to_none=True)
                 torch.cuda.empty_cache()
-                self.acc.print(f"out of GPU memory at {micro} samples a pass: now {self.micro_samples}")
+                print(f"process {self.acc.process_index}, step {self.step + 1}: out of GPU memory at {micro} samples "
+                      f"a pass, now {self.micro_samples} for {OOM_RETRY_STEPS} steps", flush=True)
         if self.acc.num_processes > 1:
             self._average_gradients()
         norm = float(torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip))
