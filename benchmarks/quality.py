@@ -15,6 +15,8 @@ Prints a table, saves JSON and a PNG plot.
     python benchmarks/quality.py --device cuda            # all sections, full sizes (GPU)
     python benchmarks/quality.py --quick                  # small sizes for a CPU smoke run
     python benchmarks/quality.py --merge a.json b.json    # one report from sections run in parallel processes
+    python benchmarks/quality.py --paired base.json adapter.json --sections chats,test
+        # question by question: what each method answered alone, and McNemar's p that the difference is chance
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from gradmem_agent.training.data import babi_samples, chat_samples, kv_samples, 
 from gradmem_agent.training.episodes import flatten
 from gradmem_agent.training.evaluate import evaluate
 from gradmem_agent.training.product import evaluate_product
+from gradmem_agent.training.scoring import paired
 
 FROZEN_WRITE = {"steps": 100, "lr": 0.3, "optimizer": "adam", "target_accuracy": 1.0}
 
@@ -59,6 +62,22 @@ def section(name, episodes, methods, results, save) -> None:
               f"  ({out['seconds']} s)", flush=True)
 
 
+def paired_rows(results: dict) -> dict:
+    """Each trained GradMem row against every other row of its section that answered the same questions."""
+    out: dict = {}
+    for name, rows in results.items():
+        scored = {label: row["predictions"] for label, row in rows.items()
+                  if isinstance(row, dict) and row.get("predictions")}
+        for label in [lab for lab in scored if lab.startswith("GradMem trained")]:
+            questions = [p["question"] for p in scored[label]]
+            for other, predictions in scored.items():
+                done = f"{other} vs {label}" in out.get(name, {})
+                if other != label and not done and [p["question"] for p in predictions] == questions:
+                    out.setdefault(name, {})[f"{label} vs {other}"] = paired(
+                        [p["correct"] for p in scored[label]], [p["correct"] for p in predictions])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default=None)
@@ -73,17 +92,23 @@ def main() -> None:
     parser.add_argument("--dev", type=int, default=60, help="generated validation chats in the dev section")
     parser.add_argument("--test", type=int, default=120, help="generated test-split chats in the test section")
     parser.add_argument("--product", type=int, default=20, help="long generated chats in the product section")
-    parser.add_argument("--sections", default="chats,babi,kv",
-                        help="any of chats,babi,kv,dev,dev-recent,test,product")
+    parser.add_argument("--sections", default=None,
+                        help="any of chats,babi,kv,dev,dev-recent,test,product (default chats,babi,kv; with "
+                             "--paired: every section)")
     parser.add_argument("--methods", default=None,
                         help="only these of full,truncation,summary,frozen,trained,trained-truncation,trained-full")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--merge", nargs="+", type=Path, default=None, metavar="JSON",
                         help="merge reports of the same adapter (sections run in parallel) into --out")
+    parser.add_argument("--paired", nargs="+", type=Path, default=None, metavar="JSON",
+                        help="compare question by question the trained rows of these reports with every other row "
+                             "on the same questions (e.g. an adapter's report against a baselines report)")
     args = parser.parse_args()
     if args.merge:
         return merge(args.merge, args.out, plot_it=not args.no_plot)
+    if args.paired:
+        return compare(args.paired, args.out, args.sections.split(",") if args.sections else None)
     if args.quick:
         args.babi, args.kv, args.kv_pairs, args.dev, args.test, args.product = 4, 4, "4,8", 4, 4, 2
 
@@ -115,7 +140,7 @@ def main() -> None:
         methods = {key: methods[key] for key in args.methods.split(",") if key in methods}
     methods = {label: rest for label, *rest in methods.values()}
     results: dict = {}
-    sections = args.sections.split(",")
+    sections = (args.sections or "chats,babi,kv").split(",")
     t0 = time.time()
     stamp = dt.datetime.now(dt.timezone.utc)
     out = args.out or Path(__file__).parent / "results" / f"quality-{stamp:%Y-%m-%d}-{device.split(':')[0]}.json"
@@ -126,7 +151,8 @@ def main() -> None:
         report = {"benchmark": "quality", "date": stamp.isoformat(timespec="seconds"), "machine": machine(device),
                   "model": DEFAULT_MODEL_NAME, "adapter": trained.adapter_id if trained else None,
                   "adapter_config": trained.adapter.config.__dict__ if trained else None,
-                  "seconds": round(time.time() - t0, 1), "finished": finished, "results": results}
+                  "seconds": round(time.time() - t0, 1), "finished": finished, "results": results,
+                  "paired": paired_rows(results)}
         out.write_text(json.dumps(report, indent=1, default=str) + "\n")
 
     def short_chats(n: int, split: str, seed: int) -> list:
@@ -186,6 +212,7 @@ def main() -> None:
             save()
 
     save(finished=True)
+    print_paired(paired_rows(results))
     if not args.no_plot:
         plot(json.loads(out.read_text()), out.with_suffix(".png"))
     print(f"saved {out}")
@@ -203,11 +230,38 @@ def merge(paths: list[Path], out: Path | None, plot_it: bool = True) -> None:
     order = ["chats", "test", "dev", "dev-recent", "product", "babi qa1", "babi qa2", "babi qa3", "kv"]
     merged["results"] = dict(sorted(merged["results"].items(), key=lambda kv: order.index(kv[0])
                                     if kv[0] in order else len(order)))
+    merged["paired"] = paired_rows(merged["results"])
+    print_paired(merged["paired"])
     out = out or paths[0].with_name(paths[0].name.replace(".json", "-merged.json"))
     out.write_text(json.dumps(merged, indent=1, default=str) + "\n")
     if plot_it:
         plot(merged, out.with_suffix(".png"))
     print(f"saved {out}")
+
+
+def compare(paths: list[Path], out: Path | None, sections: list[str] | None = None) -> None:
+    """Rows of several reports side by side; a label that two reports share gets its file's name."""
+    reports = {p.name: {k: v for k, v in json.loads(p.read_text())["results"].items() if not sections or k in sections}
+               for p in paths}
+    combined: dict = {}
+    for name, results in reports.items():
+        for section_name, rows in results.items():
+            for label, row in rows.items():
+                shared = sum(label in r.get(section_name, {}) for r in reports.values()) > 1
+                combined.setdefault(section_name, {})[f"{label} [{name}]" if shared else label] = row
+    comparisons = paired_rows(combined)
+    print_paired(comparisons)
+    if out:
+        out.write_text(json.dumps({"benchmark": "quality-paired", "reports": list(reports), "paired": comparisons},
+                                  indent=1) + "\n")
+        print(f"saved {out}")
+
+
+def print_paired(comparisons: dict) -> None:
+    for name, rows in comparisons.items():
+        for label, c in rows.items():
+            print(f"  {name:<10} {label}: {c['only_first']} vs {c['only_second']} answered by one only "
+                  f"({c['both']} by both), McNemar p = {c['mcnemar_p']:.3f}")
 
 
 def plot(report: dict, path: Path) -> None:

@@ -54,3 +54,41 @@ def test_plot_of_a_merge_where_a_part_was_cut_short(quality, tmp_path):
     b = report(tmp_path / "b.json", "ad-1", {"babi qa2": {"full context": 3}}, finished=False)  # frozen row cut
     quality.merge([a, b], tmp_path / "merged.json")
     assert (tmp_path / "merged.png").stat().st_size > 0
+
+
+def test_paired_counts_the_questions_each_method_answered_alone():
+    from gradmem_agent.training.scoring import paired
+
+    row = paired([True] * 19 + [False] * 11 + [True] * 7 + [False] * 41,
+                 [False] * 19 + [True] * 11 + [True] * 7 + [False] * 41)
+    assert row == {"questions": 78, "both": 7, "only_first": 19, "only_second": 11, "mcnemar_p": 0.2005}
+    assert paired([True, False], [True, False])["mcnemar_p"] == 1.0
+    assert paired([True] * 10, [False] * 10)["mcnemar_p"] == 0.002
+    with pytest.raises(ValueError, match="same questions"):
+        paired([True], [True, False])
+
+
+def test_compare_pairs_an_adapter_report_with_a_baselines_report(quality, tmp_path):
+    def rows(label: str, correct: list[bool], questions: str = "abcd") -> dict:
+        predictions = [{"question": q, "answer": "x", "reply": "", "correct": c} for q, c in zip(questions, correct,
+                                                                                                   strict=True)]
+        return {label: {"accuracy": sum(correct) / 4, "correct": sum(correct), "total": 4, "predictions": predictions}}
+
+    trained = "GradMem trained (SGD K=1)"
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps({"results": {"chats": {**rows("summary", [True, False, False, False]),
+                                                      **rows(trained, [True, False, False, False])},
+                                            "test": rows("summary", [True] * 4, "wxyz")}}))
+    adapter = tmp_path / "adapter.json"
+    adapter.write_text(json.dumps({"results": {"chats": rows(trained, [True, True, True, False]),
+                                               "test": rows(trained, [True] * 3 + [False], "wxyv")}}))
+    out = tmp_path / "paired.json"
+    quality.compare([base, adapter], out)
+    chats = json.loads(out.read_text())["paired"]["chats"]
+    new, old = f"{trained} [adapter.json]", f"{trained} [base.json]"
+    assert chats[f"{new} vs summary"] == {"questions": 4, "both": 1, "only_first": 2, "only_second": 0,
+                                          "mcnemar_p": 0.5}
+    assert f"{old} vs {new}" in chats and f"{new} vs {old}" not in chats  # each pair once
+    assert "test" not in json.loads(out.read_text())["paired"]  # other questions: not paired
+    quality.compare([base, adapter], out, sections=["test"])
+    assert json.loads(out.read_text())["paired"] == {}

@@ -1,8 +1,11 @@
-"""Answer matching for memory QA: normalised, whole-word span containment."""
+"""Answer matching for memory QA (normalised, whole-word span containment), and the paired comparison of two
+methods on the same questions."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from math import comb
 
 from .data.schema import QA
 
@@ -43,6 +46,21 @@ def is_correct(prediction: str, qa: QA) -> bool:
     spoken = f" {normalize(prediction)} "
     targets = (normalize(target) for target in (qa.answer, *qa.aliases))
     return any(target and f" {target} " in spoken for target in targets)
+
+
+def paired(first: Sequence[bool], second: Sequence[bool]) -> dict:
+    """Two methods scored on the same questions, in the same order: how many each answered alone, and the
+    exact McNemar p-value (two-sided sign test on those discordant questions): the chance of a split at least
+    this uneven if neither method were better. Counts alone hide that e.g. 26 vs 18 is 19 vs 11 questions."""
+    if len(first) != len(second):
+        raise ValueError(f"paired comparison needs the same questions: {len(first)} vs {len(second)} answers")
+    only_first = sum(1 for a, b in zip(first, second, strict=True) if a and not b)
+    only_second = sum(1 for a, b in zip(first, second, strict=True) if b and not a)
+    both = sum(1 for a, b in zip(first, second, strict=True) if a and b)
+    n, k = only_first + only_second, min(only_first, only_second)
+    p_value = min(1.0, 2 * sum(comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
+    return {"questions": len(first), "both": both, "only_first": only_first, "only_second": only_second,
+            "mcnemar_p": round(p_value, 4)}
 
 
 def _numbers_to_digits(words: list[str]) -> list[str]:
