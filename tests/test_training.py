@@ -342,3 +342,32 @@ def test_two_processes_train_one_adapter_and_stop_together(tiny_dir, tmp_path):
     assert timed.returncode == 0, timed.stderr[-3000:]
     assert "resumed from step 3" in timed.stdout
     assert torch.load(ckpt / "state.pt", weights_only=False)["step"] > 3
+
+
+AVERAGE_CHECK = """
+import sys
+from pathlib import Path
+import torch
+from gradmem_agent.training.train import Stage, TrainConfig, Trainer
+config = TrainConfig(model=sys.argv[1], memory_tokens=4, lora_rank=2, samples_per_step=1, mix={"chat": 1.0},
+                     curriculum=[Stage(0, 1, (6, 8), 64)])
+trainer = Trainer(config, Path(sys.argv[2]), device="cpu")
+rank = trainer.acc.process_index
+for i, p in enumerate(trainer.params):
+    p.grad = None if (rank == 1 and i == 0) else torch.full_like(p, float(rank + 1 + i))
+trainer._average_gradients()
+for i, p in enumerate(trainer.params):
+    want = (1 + i) / 2 if i == 0 else (1 + i + 2 + i) / 2
+    assert torch.equal(p.grad, torch.full_like(p, want)), (rank, i, p.grad.flatten()[:3], want)
+print("averaged", rank, len(trainer.params))
+"""
+
+
+def test_two_processes_average_their_gradients_and_count_a_missing_one_as_zero(tiny_dir, tmp_path):
+    script = tmp_path / "average_check.py"
+    script.write_text(AVERAGE_CHECK)
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                          str(script), str(tiny_dir), str(tmp_path / "out")], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert sorted(line.split()[1] for line in run.stdout.splitlines() if line.startswith("averaged")) == ["0", "1"]
