@@ -18,6 +18,7 @@ from gradmem_agent.training.data import (
     vocab,
 )
 from gradmem_agent.training.data.chat import FACT_KINDS
+from gradmem_agent.training.data.heldout import HELDOUT_B_PATH, HELDOUT_PATH
 from gradmem_agent.training.data.splits import SPLITS, split_of_generated, values_in_split
 from gradmem_agent.training.scoring import is_correct, normalize
 
@@ -250,15 +251,16 @@ def test_text_samples() -> None:
 # --- held-out chats ----------------------------------------------------------------------------
 
 
-def test_heldout_chats() -> None:
-    chats = load_heldout_chats()
-    assert len(chats) >= 24 and len({c.meta["id"] for c in chats}) == len(chats)
+@pytest.mark.parametrize("path, count", [(HELDOUT_PATH, 26), (HELDOUT_B_PATH, 36)], ids=["chats", "chats-b"])
+def test_heldout_chats(path: Path, count: int) -> None:
+    chats = load_heldout_chats(path)
+    assert len(chats) == count and len({c.meta["id"] for c in chats}) == len(chats)
     train_names = _train_values(NAME_POOLS)
     corrections = 0
     for chat in chats:
         assert chat.kind == "chat" and chat.meta["split"] == "heldout"
         assert [m["role"] for m in chat.messages] == ["user", "assistant"] * 6
-        assert 650 <= sum(len(m["content"]) for m in chat.messages[:8]) <= 950, chat.meta["id"]
+        assert 600 <= sum(len(m["content"]) for m in chat.messages[:8]) <= 950, chat.meta["id"]
         assert len(chat.qas) == 3
         for qa in chat.qas:
             assert max(qa.fact_turns) < 8
@@ -268,6 +270,12 @@ def test_heldout_chats() -> None:
         capitalised = set(re.findall(r"[A-Z][a-z]+", " ".join(m["content"] for m in chat.messages)))
         assert not capitalised & train_names, (chat.meta["id"], capitalised & train_names)
     assert corrections >= 4
+
+
+def test_the_two_heldout_sets_share_no_chat_topic_or_answer() -> None:
+    first, second = load_heldout_chats(HELDOUT_PATH), load_heldout_chats(HELDOUT_B_PATH)
+    assert not {c.meta["id"] for c in first} & {c.meta["id"] for c in second}
+    assert not {c.meta["topic"] for c in first} & {c.meta["topic"] for c in second}
 
 
 def test_missing_heldout_file(tmp_path: Path) -> None:

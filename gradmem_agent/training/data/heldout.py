@@ -1,4 +1,6 @@
-"""Loader for the hand-written held-out chats in benchmarks/data/heldout_chats.json."""
+"""Loader for the hand-written held-out chats in benchmarks/data/: heldout_chats.json (26 chats, written before
+any adapter was trained) and heldout_chats_b.json (36 more, written on 2026-11-27 to make the comparison of
+methods less noisy; never used to choose a run)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 from .schema import QA, Sample
 
 HELDOUT_PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "data" / "heldout_chats.json"
+HELDOUT_B_PATH = HELDOUT_PATH.with_name("heldout_chats_b.json")
 
 
 def load_heldout_chats(path: Path | None = None) -> list[Sample]:
