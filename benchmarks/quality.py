@@ -38,7 +38,7 @@ from gradmem_agent.training.data import babi_samples, chat_samples, kv_samples, 
 from gradmem_agent.training.data.heldout import HELDOUT_B_PATH
 from gradmem_agent.training.episodes import flatten
 from gradmem_agent.training.evaluate import evaluate
-from gradmem_agent.training.product import evaluate_product
+from gradmem_agent.training.product import by_fact_age, evaluate_product
 from gradmem_agent.training.scoring import paired
 
 FROZEN_WRITE = {"steps": 100, "lr": 0.3, "optimizer": "adam", "target_accuracy": 1.0}
@@ -100,6 +100,8 @@ def main() -> None:
     parser.add_argument("--dev", type=int, default=60, help="generated validation chats in the dev section")
     parser.add_argument("--test", type=int, default=120, help="generated test-split chats in the test section")
     parser.add_argument("--product", type=int, default=20, help="long generated chats in the product section")
+    parser.add_argument("--product-turns", default="64,96",
+                        help="messages a product chat has, min,max (longer chats: more memory blocks)")
     parser.add_argument("--sections", default=None,
                         help="any of chats,chats-b,babi,kv,dev,dev-recent,test,product (default "
                              "chats,chats-b,babi,kv; with --paired: every section)")
@@ -184,17 +186,21 @@ def main() -> None:
     if "test" in sections:  # never used to choose between runs
         section("test", [e for e in short_chats(args.test, "test", 987) if e.in_memory], methods, results, save)
     if "product" in sections and trained is not None:
-        samples = chat_samples(args.product, split="val", seed=654, turns=(64, 96), facts=(3, 8))
+        low, high = (int(n) for n in args.product_turns.split(","))
+        samples = chat_samples(args.product, split="val", seed=654, turns=(low, high), facts=(3, 8))
         wanted = {"trained": "memory", "truncation": "truncation", "summary": "summary", "full": "full"}
         chosen = [wanted[m] for m in (args.methods or ",".join(wanted)).split(",") if m in wanted]
         rows = evaluate_product(trained, frozen, samples, methods=chosen)
         labels = {"memory": "GradMem trained, memory + recent window", "truncation": "truncation (same window)",
                   "summary": "summary of the old turns + the same window", "full": "full context"}
-        results["product"] = {f"{labels[method]} (product layout)": row for method, row in rows.items()}
+        name = "product" if (low, high) == (64, 96) else f"product {low}-{high}"
+        results[name] = {f"{labels[method]} (product layout)": {**row, "by_blocks_after_fact": by_fact_age(
+            row["predictions"])} for method, row in rows.items()}
         save()
-        for label, row in results["product"].items():
-            print(f"  product    {label:<44} {row['correct']:>4}/{row['total']:<4} {100 * row['accuracy']:5.1f}%"
-                  f"  (blocks per chat: {row['mean_blocks']:.1f} mean, {row['max_blocks']} max)", flush=True)
+        for label, row in results[name].items():
+            print(f"  {name:<10} {label:<44} {row['correct']:>4}/{row['total']:<4} {100 * row['accuracy']:5.1f}%"
+                  f"  (blocks per chat: {row['mean_blocks']:.1f} mean, {row['max_blocks']} max; by blocks written "
+                  f"after the fact's: {row['by_blocks_after_fact']})", flush=True)
     if "babi" in sections:
         for task in [int(t) for t in args.babi_tasks.split(",")]:
             eps = flatten(babi_samples(task, args.babi, split="test", seed=123), count, seg, 0)

@@ -52,6 +52,7 @@ def evaluate_product(trained: GradMem, frozen: GradMem, samples: Sequence[Sample
                     digest = write_summaries(frozen, [transcript_text(sample.messages[: ctx.compressed_upto + 1])])[0]
                 for qa in asked_here:
                     asked = conv.read_context(qa.question)
+                    where = _blocks_after_fact(asked.blocks, max(qa.fact_turns))
                     for method in methods:
                         if method == "memory":
                             reply = trained.generate(asked.messages, asked.memory, max_new_tokens=max_new_tokens)
@@ -59,7 +60,8 @@ def evaluate_product(trained: GradMem, frozen: GradMem, samples: Sequence[Sample
                             prompt = _frozen_prompt(method, asked.messages, sample.messages, qa.question, digest)
                             reply = frozen.generate(prompt, max_new_tokens=max_new_tokens)
                         rows[method].append({"question": qa.question, "answer": qa.answer, "reply": reply,
-                                             "correct": is_correct(reply, qa)})
+                                             "correct": is_correct(reply, qa), "blocks": len(asked.blocks),
+                                             "blocks_after_fact": where})
             finally:
                 conv.close()
     summary = {"chats": len(samples), "mean_blocks": sum(blocks) / max(1, len(blocks)),
@@ -67,6 +69,24 @@ def evaluate_product(trained: GradMem, frozen: GradMem, samples: Sequence[Sample
     return {m: {"method": m, "correct": sum(r["correct"] for r in rs), "total": len(rs),
                 "accuracy": sum(r["correct"] for r in rs) / max(1, len(rs)), **summary, "predictions": rs}
             for m, rs in rows.items()}
+
+
+def _blocks_after_fact(blocks: Sequence, seq: int) -> int | None:
+    """How many blocks were written after the one holding message `seq` (0: the newest block)."""
+    for i, block in enumerate(blocks):
+        if block.first_seq <= seq <= block.last_seq:
+            return len(blocks) - 1 - i
+    return None
+
+
+def by_fact_age(predictions: Sequence[dict]) -> dict[str, str]:
+    """Correct/total by how many blocks were written after the fact's block ("0": the newest block)."""
+    out: dict[str, list[int]] = {}
+    for row in predictions:
+        counts = out.setdefault(str(row.get("blocks_after_fact")), [0, 0])
+        counts[0] += row["correct"]
+        counts[1] += 1
+    return {age: f"{c}/{n}" for age, (c, n) in sorted(out.items())}
 
 
 def _frozen_prompt(method: str, asked: list[dict], chat: Sequence[dict], question: str, digest: str) -> list[dict]:
