@@ -14,8 +14,8 @@ set -u
 minutes=$1
 shift
 source scripts/device/env.sh
-# At 70-74 GiB of 80 a step, the caching allocator's default segments made DDP steps of 5 s take 7-11 s at
-# times; expandable segments kept 11 of 12 windows at 4.5-5.8 s (runs/invented-names/README.md, pln4gx).
+# At 70-74 GiB of 80, DDP steps of 5 s took 7-11 s at times with the allocator's default segments; with
+# expandable segments 11 of 12 windows took 4.5-5.8 s (one run in sequence: runs/invented-names, pln4gx).
 export PYTORCH_CUDA_ALLOC_CONF=${PYTORCH_CUDA_ALLOC_CONF:-expandable_segments:True}
 python -c "from gradmem_agent.models import load_model; load_model('default', device='cpu')" > /dev/null 2>&1
 gpus=$(nvidia-smi -L | wc -l)
