@@ -86,7 +86,8 @@ def by_fact_age(predictions: Sequence[dict]) -> dict[str, str]:
         counts = out.setdefault(str(row.get("blocks_after_fact")), [0, 0])
         counts[0] += row["correct"]
         counts[1] += 1
-    return {age: f"{c}/{n}" for age, (c, n) in sorted(out.items())}
+    order = sorted(out, key=lambda age: (not age.isdigit(), int(age) if age.isdigit() else 0))
+    return {age: f"{out[age][0]}/{out[age][1]}" for age in order}
 
 
 def _frozen_prompt(method: str, asked: list[dict], chat: Sequence[dict], question: str, digest: str) -> list[dict]:
