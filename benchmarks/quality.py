@@ -38,7 +38,7 @@ from gradmem_agent.training.data import babi_samples, chat_samples, kv_samples, 
 from gradmem_agent.training.data.heldout import HELDOUT_B_PATH
 from gradmem_agent.training.episodes import flatten
 from gradmem_agent.training.evaluate import evaluate
-from gradmem_agent.training.product import by_fact_age, evaluate_product
+from gradmem_agent.training.product import evaluate_product
 from gradmem_agent.training.scoring import paired
 
 FROZEN_WRITE = {"steps": 100, "lr": 0.3, "optimizer": "adam", "target_accuracy": 1.0}
@@ -156,7 +156,7 @@ def main() -> None:
     out = args.out or Path(__file__).parent / "results" / f"quality-{stamp:%Y-%m-%d}-{device.split(':')[0]}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
 
-    def save(finished: bool = False) -> None:
+    def save(finished: bool = False) -> dict:
         """Rewritten after every method, so a run cut short keeps what it measured."""
         report = {"benchmark": "quality", "date": stamp.isoformat(timespec="seconds"), "machine": machine(device),
                   "model": DEFAULT_MODEL_NAME, "adapter": trained.adapter_id if trained else None,
@@ -164,6 +164,7 @@ def main() -> None:
                   "seconds": round(time.time() - t0, 1), "finished": finished, "results": results,
                   "paired": paired_rows(results)}
         out.write_text(json.dumps(report, indent=1, default=str) + "\n")
+        return report
 
     def short_chats(n: int, split: str, seed: int) -> list:
         """Generated chats of 8-16 messages, the last 4 kept as text (the dev and test layout)."""
@@ -194,8 +195,7 @@ def main() -> None:
         labels = {"memory": "GradMem trained, memory + recent window", "truncation": "truncation (same window)",
                   "summary": "summary of the old turns + the same window", "full": "full context"}
         name = "product" if (low, high) == (64, 96) else f"product {low}-{high}"
-        results[name] = {f"{labels[method]} (product layout)": {**row, "by_blocks_after_fact": by_fact_age(
-            row["predictions"])} for method, row in rows.items()}
+        results[name] = {f"{labels[method]} (product layout)": row for method, row in rows.items()}
         save()
         for label, row in results[name].items():
             print(f"  {name:<10} {label:<44} {row['correct']:>4}/{row['total']:<4} {100 * row['accuracy']:5.1f}%"
@@ -228,8 +228,7 @@ def main() -> None:
             results["kv"] = kv
             save()
 
-    save(finished=True)
-    print_paired(paired_rows(results))
+    print_paired(save(finished=True)["paired"])
     if not args.no_plot:
         plot(json.loads(out.read_text()), out.with_suffix(".png"))
     print(f"saved {out}")

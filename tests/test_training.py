@@ -312,7 +312,7 @@ def test_running_out_of_gpu_memory_halves_the_passes_for_a_while_then_tries_the_
 def test_product_section_asks_only_memory_only_questions_with_the_chosen_methods(tokenizer):
     from gradmem_agent import GradMem
     from gradmem_agent.training.data import chat_samples
-    from gradmem_agent.training.product import by_fact_age, evaluate_product
+    from gradmem_agent.training.product import evaluate_product
 
     tiny_gm = GradMem(make_tiny_llama(len(tokenizer), max_positions=2048), tokenizer, name="tiny-llama")
     samples = chat_samples(2, split="val", seed=7, turns=(40, 48), facts=(3, 4))
@@ -322,7 +322,7 @@ def test_product_section_asks_only_memory_only_questions_with_the_chosen_methods
     assert rows["memory"]["chats"] == 2 and rows["memory"]["mean_blocks"] >= 1
     for row in rows["memory"]["predictions"]:
         assert 0 <= row["blocks_after_fact"] < row["blocks"] <= rows["memory"]["max_blocks"]
-    ages = by_fact_age(rows["memory"]["predictions"])
+    ages = rows["memory"]["by_blocks_after_fact"]
     assert sum(int(v.split("/")[1]) for v in ages.values()) == rows["memory"]["total"]
     with pytest.raises(ValueError, match="unknown product method"):
         evaluate_product(tiny_gm, tiny_gm, samples, methods=("memory", "kv"))

@@ -67,7 +67,8 @@ def evaluate_product(trained: GradMem, frozen: GradMem, samples: Sequence[Sample
     summary = {"chats": len(samples), "mean_blocks": sum(blocks) / max(1, len(blocks)),
                "max_blocks": max(blocks or [0])}
     return {m: {"method": m, "correct": sum(r["correct"] for r in rs), "total": len(rs),
-                "accuracy": sum(r["correct"] for r in rs) / max(1, len(rs)), **summary, "predictions": rs}
+                "accuracy": sum(r["correct"] for r in rs) / max(1, len(rs)), **summary,
+                "by_blocks_after_fact": _by_fact_age(rs), "predictions": rs}
             for m, rs in rows.items()}
 
 
@@ -79,7 +80,7 @@ def _blocks_after_fact(blocks: Sequence, seq: int) -> int | None:
     return None
 
 
-def by_fact_age(predictions: Sequence[dict]) -> dict[str, str]:
+def _by_fact_age(predictions: Sequence[dict]) -> dict[str, str]:
     """Correct/total by how many blocks were written after the fact's block ("0": the newest block)."""
     out: dict[str, list[int]] = {}
     for row in predictions:
