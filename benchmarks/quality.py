@@ -94,8 +94,9 @@ def main() -> None:
     parser.add_argument("--babi-tasks", default="1,2,3")
     parser.add_argument("--kv", type=int, default=32, help="samples per key-value point")
     parser.add_argument("--kv-pairs", default="4,8,16,32,64")
-    parser.add_argument("--segment-tokens", type=int, default=256,
-                        help="most tokens one WRITE holds (MemoryPolicy.segment_tokens)")
+    parser.add_argument("--segment-tokens", type=int, default=None,
+                        help="most tokens one WRITE holds (MemoryPolicy.segment_tokens; default: the adapter's, "
+                             "else 256)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
     parser.add_argument("--dev", type=int, default=60, help="generated validation chats in the dev section")
     parser.add_argument("--test", type=int, default=120, help="generated test-split chats in the test section")
@@ -128,7 +129,7 @@ def main() -> None:
     if args.adapter and args.adapter != "none" and Path(args.adapter).is_dir():
         trained = GradMem.from_pretrained(adapter=args.adapter, device=args.device, dtype="fp32")
     count = frozen.count_tokens
-    seg = args.segment_tokens
+    seg = args.segment_tokens or (trained.adapter.config.segment_tokens if trained is not None else 256)
     methods = {  # short id -> (label, engine, method, WRITE settings)
         "full": ("full context", frozen, "full", {}),
         "truncation": ("truncation", frozen, "truncation", {}),
@@ -161,7 +162,7 @@ def main() -> None:
         report = {"benchmark": "quality", "date": stamp.isoformat(timespec="seconds"), "machine": machine(device),
                   "model": DEFAULT_MODEL_NAME, "adapter": trained.adapter_id if trained else None,
                   "adapter_config": trained.adapter.config.__dict__ if trained else None,
-                  "seconds": round(time.time() - t0, 1), "finished": finished, "results": results,
+                  "segment_tokens": seg, "seconds": round(time.time() - t0, 1), "finished": finished, "results": results,
                   "paired": paired_rows(results)}
         out.write_text(json.dumps(report, indent=1, default=str) + "\n")
         return report
@@ -191,7 +192,7 @@ def main() -> None:
         samples = chat_samples(args.product, split="val", seed=654, turns=(low, high), facts=(3, 8))
         wanted = {"trained": "memory", "truncation": "truncation", "summary": "summary", "full": "full"}
         chosen = [wanted[m] for m in (args.methods or ",".join(wanted)).split(",") if m in wanted]
-        rows = evaluate_product(trained, frozen, samples, methods=chosen)
+        rows = evaluate_product(trained, frozen, samples, methods=chosen, segment_tokens=seg)
         labels = {"memory": "GradMem trained, memory + recent window", "truncation": "truncation (same window)",
                   "summary": "summary of the old turns + the same window", "full": "full context"}
         name = "product" if (low, high) == (64, 96) else f"product {low}-{high}"

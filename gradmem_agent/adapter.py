@@ -44,6 +44,7 @@ class AdapterConfig:
     write_lr: float = 0.4
     write_optimizer: str = "sgd"
     write_skip_tokens: int = 0  # leading text tokens hidden from WRITE, as in training
+    segment_tokens: int = 256  # the most text one WRITE held in training (MemoryPolicy.segment_tokens)
     name: str = "gradmem-adapter"
     training: dict = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)

@@ -105,7 +105,7 @@ def build_adapter(model, config: TrainConfig, fingerprint: str) -> GradMemAdapte
                         lora_rank=config.lora_rank, lora_phases=config.lora_phases,
                         write_steps=config.curriculum[-1].inner_steps, write_lr=config.inner_lr,
                         write_optimizer=config.inner_optimizer, write_skip_tokens=config.write_skip_tokens,
-                        training=_jsonable(asdict(config)))
+                        segment_tokens=config.curriculum[-1].segment_tokens, training=_jsonable(asdict(config)))
     adapter = GradMemAdapter(cfg, m0=untrained_m0(config.memory_tokens, emb.detach().cpu()))
     adapter.attach_lora(model)
     return adapter
