@@ -162,8 +162,8 @@ def main() -> None:
         report = {"benchmark": "quality", "date": stamp.isoformat(timespec="seconds"), "machine": machine(device),
                   "model": DEFAULT_MODEL_NAME, "adapter": trained.adapter_id if trained else None,
                   "adapter_config": trained.adapter.config.__dict__ if trained else None,
-                  "segment_tokens": seg, "seconds": round(time.time() - t0, 1), "finished": finished, "results": results,
-                  "paired": paired_rows(results)}
+                  "segment_tokens": seg, "seconds": round(time.time() - t0, 1), "finished": finished,
+                  "results": results, "paired": paired_rows(results)}
         out.write_text(json.dumps(report, indent=1, default=str) + "\n")
         return report
 
