@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# More memory per token (runs/segment128/README.md), on a 4-GPU machine, every run from the shipped adapter
+# More memory per token (runs/segment128/README.md), on a 2-GPU machine, every run from the shipped adapter
 # (pln4g step 103) with pln's curriculum (product layout, 30% of the names made up):
-#   EVAL=1 bash runs/segment128/train.sh MINUTES [name ...]     (no names: all four)
+#   EVAL=1 bash runs/segment128/train.sh MINUTES [name ...]     (no names: s128 alone on GPU 0, s128f and m32 on GPU 1)
 # Re-running resumes each run from /root/runs/<name>. The adapter records its segment size, and
 # benchmarks/quality.py reads with it.
 set -u
@@ -21,8 +21,8 @@ declare -A spec=(
   [s128k2]="--mix $mix --curriculum $(stage 128 2) --lr 3e-4"     # and K = 2, second order through both steps
   [m32]="--mix $mix --curriculum $(stage 256 1) --lr 3e-4 --memory-tokens 32 --grow-memory"  # 32 per 256
 )
-declare -A gpu=([s128]=0 [s128f]=1 [s128k2]=2 [m32]=3)
+declare -A gpu=([s128]=0 [s128f]=1 [s128k2]=0 [m32]=1)
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(s128 s128f s128k2 m32)
+[ ${#names[@]} -eq 0 ] && names=(s128 s128f m32)
 source scripts/device/run_named.sh
 run_named "$minutes" "${names[@]}"
