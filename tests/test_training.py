@@ -72,6 +72,7 @@ def test_train_saves_and_resumes(tiny_dir, tmp_path):
     ckpt = out / "checkpoint"
     saved = json.loads((ckpt / ADAPTER_CONFIG).read_text())
     assert saved["training"]["steps_done"] == 2 and (ckpt / "state.pt").is_file()
+    assert saved["segment_tokens"] == 64  # the curriculum's, so that READ cuts text as training did
     before = load_file(str(ckpt / "adapter.safetensors"))
     # resumes at step 2 for one bf16 step; a new process, as each time-boxed leg is (accelerate's state is global)
     leg = subprocess.run([sys.executable, "-m", "gradmem_agent.training.train", *common, "--max-steps", "3",
