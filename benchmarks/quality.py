@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -97,6 +98,9 @@ def main() -> None:
     parser.add_argument("--segment-tokens", type=int, default=None,
                         help="most tokens one WRITE holds (MemoryPolicy.segment_tokens; default: the adapter's, "
                              "else 256)")
+    parser.add_argument("--write-batch", type=int, default=None,
+                        help="texts one WRITE pass holds (default: the engine's, 32; a CPU with 24 GiB ran out of "
+                             "memory at 32 with K = 2)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
     parser.add_argument("--dev", type=int, default=60, help="generated validation chats in the dev section")
     parser.add_argument("--test", type=int, default=120, help="generated test-split chats in the test section")
@@ -128,6 +132,10 @@ def main() -> None:
     trained = None
     if args.adapter and args.adapter != "none" and Path(args.adapter).is_dir():
         trained = GradMem.from_pretrained(adapter=args.adapter, device=args.device, dtype="fp32")
+    if args.write_batch:  # changes the memory a WRITE needs, not what it writes: each text is its own sample
+        for engine in (frozen, trained):
+            if engine is not None:
+                engine.write_config = replace(engine.write_config, batch_size=args.write_batch)
     count = frozen.count_tokens
     seg = args.segment_tokens or (trained.adapter.config.segment_tokens if trained is not None else 256)
     methods = {  # short id -> (label, engine, method, WRITE settings)
