@@ -120,6 +120,10 @@ def main() -> None:
                         help="compare question by question the trained rows of these reports with every other row "
                              "on the same questions (e.g. an adapter's report against a baselines report)")
     args = parser.parse_args()
+    if args.segment_tokens is not None and args.segment_tokens < 8:
+        parser.error(f"--segment-tokens must be at least 8 (MemoryPolicy's floor), got {args.segment_tokens}")
+    if args.write_batch is not None and args.write_batch < 1:
+        parser.error(f"--write-batch must be at least 1, got {args.write_batch}")
     if args.merge:
         return merge(args.merge, args.out, plot_it=not args.no_plot)
     if args.paired:
@@ -132,12 +136,14 @@ def main() -> None:
     trained = None
     if args.adapter and args.adapter != "none" and Path(args.adapter).is_dir():
         trained = GradMem.from_pretrained(adapter=args.adapter, device=args.device, dtype="fp32")
-    if args.write_batch:  # changes the memory a WRITE needs, not what it writes: each text is its own sample
+    if args.write_batch is not None:  # the memory a WRITE needs, not what it writes: each text is its own sample
         for engine in (frozen, trained):
             if engine is not None:
                 engine.write_config = replace(engine.write_config, batch_size=args.write_batch)
     count = frozen.count_tokens
-    seg = args.segment_tokens or (trained.adapter.config.segment_tokens if trained is not None else 256)
+    seg = args.segment_tokens
+    if seg is None:
+        seg = trained.adapter.config.segment_tokens if trained is not None else 256
     methods = {  # short id -> (label, engine, method, WRITE settings)
         "full": ("full context", frozen, "full", {}),
         "truncation": ("truncation", frozen, "truncation", {}),
