@@ -35,12 +35,14 @@ import torch
 from gradmem_agent import GradMem
 from gradmem_agent.engine import SHIPPED_ADAPTERS
 from gradmem_agent.models import DEFAULT_MODEL_NAME
+from gradmem_agent.policy import MemoryPolicy
 from gradmem_agent.training.data import babi_samples, chat_samples, kv_samples, load_heldout_chats
 from gradmem_agent.training.data.heldout import HELDOUT_B_PATH
 from gradmem_agent.training.episodes import flatten
 from gradmem_agent.training.evaluate import evaluate
 from gradmem_agent.training.product import evaluate_product
 from gradmem_agent.training.scoring import paired
+from gradmem_agent.write import WriteConfig
 
 FROZEN_WRITE = {"steps": 100, "lr": 0.3, "optimizer": "adam", "target_accuracy": 1.0}
 
@@ -120,10 +122,13 @@ def main() -> None:
                         help="compare question by question the trained rows of these reports with every other row "
                              "on the same questions (e.g. an adapter's report against a baselines report)")
     args = parser.parse_args()
-    if args.segment_tokens is not None and args.segment_tokens < 8:
-        parser.error(f"--segment-tokens must be at least 8 (MemoryPolicy's floor), got {args.segment_tokens}")
-    if args.write_batch is not None and args.write_batch < 1:
-        parser.error(f"--write-batch must be at least 1, got {args.write_batch}")
+    try:  # the library's own checks, before any model loads
+        if args.segment_tokens is not None:
+            MemoryPolicy(segment_tokens=args.segment_tokens)
+        if args.write_batch is not None:
+            WriteConfig(batch_size=args.write_batch)
+    except ValueError as err:
+        parser.error(str(err))
     if args.merge:
         return merge(args.merge, args.out, plot_it=not args.no_plot)
     if args.paired:
@@ -143,7 +148,7 @@ def main() -> None:
     count = frozen.count_tokens
     seg = args.segment_tokens
     if seg is None:
-        seg = trained.adapter.config.segment_tokens if trained is not None else 256
+        seg = trained.adapter.config.segment_tokens if trained is not None else MemoryPolicy().segment_tokens
     methods = {  # short id -> (label, engine, method, WRITE settings)
         "full": ("full context", frozen, "full", {}),
         "truncation": ("truncation", frozen, "truncation", {}),
