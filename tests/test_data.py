@@ -18,6 +18,7 @@ from gradmem_agent.training.data import (
     vocab,
 )
 from gradmem_agent.training.data.chat import FACT_KINDS
+from gradmem_agent.training.data.facts_open import KEY_POOLS, OPEN_KINDS
 from gradmem_agent.training.data.heldout import HELDOUT_B_PATH, HELDOUT_PATH
 from gradmem_agent.training.data.splits import SPLITS, split_of_generated, values_in_split
 from gradmem_agent.training.scoring import is_correct, normalize
@@ -158,6 +159,37 @@ def test_invented_names_are_stated_asked_and_split() -> None:
             assert split_of_generated(qa.answer) == split
     with pytest.raises(ValueError, match="invented_names"):
         chat_samples(1, invented_names=1.5)
+
+
+def test_open_facts_are_keyed_asked_and_held_apart() -> None:
+    assert chat_samples(20, seed=3, open_facts=0.0)[5].messages == chat_samples(20, seed=3)[5].messages
+    open_names = {kind.name for kind in OPEN_KINDS}
+    seen: dict[str, set[str]] = {}
+    for split in SPLITS:
+        samples = chat_samples(150, split=split, seed=6, turns=(12, 20), facts=(3, 6), open_facts=1.0)
+        for sample in samples:
+            assert set(sample.meta["kinds"]) <= open_names
+            for qa in sample.qas:
+                assert _mentions(sample.messages[qa.fact_turns[-1]]["content"], qa)
+        families = {f for sample in samples for f in sample.meta["families"]}
+        seen[split] = families
+        repeats = [s for s in samples if len(set(s.meta["kinds"])) < len(s.meta["kinds"])]
+        assert len(repeats) > 30  # two facts of one kind, told apart by their key
+        for sample in repeats:
+            questions = [qa.question for qa in sample.qas]
+            assert len(set(questions)) == len(questions)
+    assert not seen["train"] & seen["test"] and not seen["train"] & seen["val"]
+    with pytest.raises(ValueError, match="open_facts"):
+        chat_samples(1, open_facts=-0.1)
+
+
+def test_open_keys_are_none_of_the_hand_written_questions() -> None:
+    questions = [qa.question.lower() for chats in (load_heldout_chats(HELDOUT_PATH), load_heldout_chats(HELDOUT_B_PATH))
+                 for sample in chats for qa in sample.qas]
+    keys = [key for pool in KEY_POOLS for key in pool]
+    assert len(questions) > 150 and len(keys) > 200
+    hits = [(key, q) for key in keys for q in questions if re.search(rf"\b{re.escape(key.lower())}\b", q)]
+    assert not hits
 
 
 def test_chat_fact_count_range() -> None:

@@ -87,7 +87,8 @@ DATA_KINDS = ("chat", "babi1", "babi2", "babi3", "kv")  # what sample_mix can dr
 
 def sample_mix(rng: random.Random, n: int, weights: dict[str, float], seed: int, split: str,
                chat_turns: tuple[int, int], kv_pairs: tuple[int, int],
-               facts: tuple[int, int] = (2, 5), invented_names: float = 0.0) -> list[Sample]:
+               facts: tuple[int, int] = (2, 5), invented_names: float = 0.0,
+               open_facts: float = 0.0) -> list[Sample]:
     """Draw n samples from the data generators according to `weights` (keys from DATA_KINDS)."""
     from .data import babi_samples, chat_samples, kv_samples
 
@@ -96,7 +97,8 @@ def sample_mix(rng: random.Random, n: int, weights: dict[str, float], seed: int,
     for i, kind in enumerate(kinds):
         s = seed * 1000 + i
         if kind == "chat":
-            out += chat_samples(1, split=split, seed=s, turns=chat_turns, facts=facts, invented_names=invented_names)
+            out += chat_samples(1, split=split, seed=s, turns=chat_turns, facts=facts, invented_names=invented_names,
+                                open_facts=open_facts)
         elif kind.startswith("babi"):
             out += babi_samples(int(kind[-1]), 1, split=split, seed=s)
         elif kind == "kv":

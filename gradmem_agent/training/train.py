@@ -48,6 +48,7 @@ class Stage:
     # blocks and up to `recent_tokens` of text), so in long layouts the reads, not the writes, fill the step.
     questions: int | None = None
     invented_names: float = 0.0  # share of people's and pets' names made up (data.chat_samples)
+    open_facts: float = 0.0  # share of chat facts from the open-key kinds (data.facts_open)
 
 
 @dataclass
@@ -250,7 +251,7 @@ class Trainer:
         seed = cfg.seed + self.step * self.acc.num_processes + self.acc.process_index
         rng = random.Random(seed)
         samples = sample_mix(rng, cfg.samples_per_step, cfg.mix, seed, "train", stage.chat_turns, stage.kv_pairs,
-                             tuple(stage.facts), stage.invented_names)
+                             tuple(stage.facts), stage.invented_names, stage.open_facts)
         recent_messages = rng.choice([2, cfg.recent_messages])
         recent_tokens = rng.choice(stage.recent_tokens) if stage.recent_tokens else None
         chunks = []

@@ -20,6 +20,7 @@ from .chitchat import (
 from .fact_kind import FactKind, Slots, finish
 from .facts_life import LIFE_KINDS
 from .facts_numbers import NUMBER_KINDS
+from .facts_open import OPEN_KINDS, ROLE_NAME
 from .facts_people import NAME_KINDS, PEOPLE_KINDS
 from .facts_preferences import PREFERENCE_KINDS
 from .schema import QA, Sample
@@ -27,6 +28,7 @@ from .splits import check_split, indexed_in_split
 from .values import invented_in_split, person_name
 
 FACT_KINDS: tuple[FactKind, ...] = PEOPLE_KINDS + NUMBER_KINDS + LIFE_KINDS + PREFERENCE_KINDS
+_INVENTABLE = NAME_KINDS | {ROLE_NAME.name}
 CORRECTION_RATE = 0.35
 
 
@@ -55,11 +57,14 @@ def chat_samples(
     turns: tuple[int, int] = (8, 16),
     facts: tuple[int, int] = (2, 5),
     invented_names: float = 0.0,
+    open_facts: float = 0.0,
 ) -> list[Sample]:
     """`turns` bounds the message count (an even number is drawn); `facts` is capped so that at least
     one user turn stays small talk. `invented_names`: the share of people's and pets' names made up from
     syllables instead of drawn from the name lists, so that a reader must copy them rather than guess a
-    familiar name (0 draws nothing extra, so the samples stay those of earlier versions)."""
+    familiar name. `open_facts`: the share of facts drawn from the open-key kinds (facts_open), where a
+    chat may hold two facts of a kind told apart by their key. Either at 0 draws nothing extra, so the
+    samples stay those of earlier versions."""
     check_split(split)
     even_lengths = [t for t in range(max(turns[0], 2), turns[1] + 1) if t % 2 == 0]
     if not even_lengths:
@@ -68,12 +73,14 @@ def chat_samples(
         raise ValueError(f"facts must be an ordered range >= 1, got {facts}")
     if not 0.0 <= invented_names <= 1.0:
         raise ValueError(f"invented_names must be a share in [0, 1], got {invented_names}")
+    if not 0.0 <= open_facts <= 1.0:
+        raise ValueError(f"open_facts must be a share in [0, 1], got {open_facts}")
     rng = random.Random(seed)
-    return [_make_chat(rng, split, even_lengths, facts, invented_names) for _ in range(n)]
+    return [_make_chat(rng, split, even_lengths, facts, invented_names, open_facts) for _ in range(n)]
 
 
 def _make_chat(rng: random.Random, split: str, lengths: list[int], facts: tuple[int, int],
-               invented_names: float = 0.0) -> Sample:
+               invented_names: float = 0.0, open_facts: float = 0.0) -> Sample:
     n_messages = rng.choice(lengths)
     n_user = n_messages // 2
     capacity = n_user - 1 if n_user >= 3 else n_user
@@ -82,7 +89,7 @@ def _make_chat(rng: random.Random, split: str, lengths: list[int], facts: tuple[
     if n_facts < capacity and rng.random() < CORRECTION_RATE:
         n_corrections = 2 if n_facts + 1 < capacity and rng.random() < 0.15 else 1
 
-    planted = _draw_facts(rng, split, n_facts, invented_names)
+    planted = _draw_facts(rng, split, n_facts, invented_names, open_facts)
     events = _order_events(rng, split, planted, n_corrections, invented_names)
     positions = _early_biased_positions(rng, n_user, len(events))
     by_turn = dict(zip(positions, events, strict=True))
@@ -136,29 +143,39 @@ def _make_chat(rng: random.Random, split: str, lengths: list[int], facts: tuple[
     return Sample(kind="chat", messages=messages, document=None, qas=qas, meta=meta)
 
 
-def _draw_facts(rng: random.Random, split: str, count: int, invented_names: float) -> list[_Fact]:
+def _draw_facts(rng: random.Random, split: str, count: int, invented_names: float,
+                open_facts: float = 0.0) -> list[_Fact]:
+    n_open = sum(rng.random() < open_facts for _ in range(count)) if open_facts else 0
     kinds, groups = [], set()
     for kind in rng.sample(FACT_KINDS, k=len(FACT_KINDS)):
-        if kind.exclusive_group not in groups and len(kinds) < count:
+        if kind.exclusive_group not in groups and len(kinds) < count - n_open:
             kinds.append(kind)
             groups.add(kind.exclusive_group)
+    if n_open:
+        # Up to two facts of one open kind, told apart by their key, which the question names (the smallest
+        # key pool holds two keys in its val and test slices).
+        kinds += rng.sample(OPEN_KINDS * 2, k=min(n_open, 2 * len(OPEN_KINDS)))
+        rng.shuffle(kinds)
     used: set[str] = set()
     return [_Fact(kind, _fresh_slots(rng, split, kind, used, invented_names=invented_names)) for kind in kinds]
 
 
 def _fresh_slots(rng: random.Random, split: str, kind: FactKind, used: set[str], keep: Slots | None = None,
                  invented_names: float = 0.0) -> Slots:
-    """Draws a value not yet used in this chat, so that no two facts share an answer."""
+    """Draws a value not yet used in this chat, so that no two facts share an answer (nor a key)."""
     for _ in range(100):
         slots = kind.make(rng, split)
-        if invented_names and kind.name in NAME_KINDS and rng.random() < invented_names:
+        if invented_names and kind.name in _INVENTABLE and rng.random() < invented_names:
             name = invented_in_split(person_name, rng, split)
             slots = finish({**slots, "value": name, "answer": name, "aliases": ()})
         if keep is not None:
             slots.update({name: keep[name] for name in kind.context})
-        if slots["answer"].lower() not in used:
+        key = f"key:{slots['key'].lower()}" if "key" in slots and keep is None else None
+        if slots["answer"].lower() not in used and key not in used:
             break
     used.add(slots["answer"].lower())
+    if key:
+        used.add(key)
     return slots
 
 
