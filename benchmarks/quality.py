@@ -3,7 +3,8 @@
 One run, one model, one chat template, one scorer, the same held-out data for every method:
 full context, truncation, summary by the same model, frozen GradMem, trained GradMem (the shipped adapter
 or --adapter). Sections: (1) held-out hand-written chats, the first 8 turns compressed out ("chats": 26 chats,
-78 questions; "chats-b": 36 more in the same layout, written later; each report also pairs them); (1b) "test":
+78 questions; "chats-b" and "chats-c": 36 more each in the same layout, written later; each report also pools
+them question by question); (1b) "test":
 generated chats of the test split (names, values, topics and template families that neither training nor
 the choice between runs saw), memory-only questions; larger than (1), so less noisy, but in the generator's
 style; (2) bAbI-style qa1-qa3 (test split); (3) key-value retrieval capacity; and, for choosing between
@@ -37,7 +38,7 @@ from gradmem_agent.engine import SHIPPED_ADAPTERS
 from gradmem_agent.models import DEFAULT_MODEL_NAME
 from gradmem_agent.policy import MemoryPolicy
 from gradmem_agent.training.data import babi_samples, chat_samples, kv_samples, load_heldout_chats
-from gradmem_agent.training.data.heldout import HELDOUT_B_PATH
+from gradmem_agent.training.data.heldout import HELDOUT_B_PATH, HELDOUT_C_PATH, HELDOUT_PATH
 from gradmem_agent.training.episodes import flatten
 from gradmem_agent.training.evaluate import evaluate
 from gradmem_agent.training.product import evaluate_product
@@ -68,14 +69,15 @@ def section(name, episodes, methods, results, save) -> None:
 
 
 def paired_rows(results: dict) -> dict:
-    """Each trained GradMem row against every other row of its section that answered the same questions; the two
-    hand-written sets also pooled ("chats + chats-b") for the rows that both have."""
+    """Each trained GradMem row against every other row of its section that answered the same questions; the
+    hand-written sets also pooled ("chats + chats-b", and with chats-c when it ran) for the rows they all have."""
     out: dict = {}
-    if "chats" in results and "chats-b" in results:
-        a, b = results["chats"], results["chats-b"]
-        results = {**results, "chats + chats-b": {
-            label: {"predictions": a[label]["predictions"] + b[label]["predictions"]}
-            for label in a if label in b and a[label].get("predictions") and b[label].get("predictions")}}
+    for names in (("chats", "chats-b"), ("chats", "chats-b", "chats-c")):
+        if all(name in results for name in names):
+            sets = [results[name] for name in names]
+            results = {**results, " + ".join(names): {
+                label: {"predictions": [p for rows in sets for p in rows[label]["predictions"]]}
+                for label in sets[0] if all(rows.get(label, {}).get("predictions") for rows in sets)}}
     for name, rows in results.items():
         scored = {label: row["predictions"] for label, row in rows.items()
                   if isinstance(row, dict) and row.get("predictions")}
@@ -110,8 +112,8 @@ def main() -> None:
     parser.add_argument("--product-turns", default="64,96",
                         help="messages a product chat has, min,max (longer chats: more memory blocks)")
     parser.add_argument("--sections", default=None,
-                        help="any of chats,chats-b,babi,kv,dev,dev-recent,test,product (default "
-                             "chats,chats-b,babi,kv; with --paired: every section)")
+                        help="any of chats,chats-b,chats-c,babi,kv,dev,dev-recent,test,product (default "
+                             "chats,chats-b,chats-c,babi,kv; with --paired: every section)")
     parser.add_argument("--methods", default=None,
                         help="only these of full,truncation,summary,frozen,trained,trained-truncation,trained-full")
     parser.add_argument("--out", type=Path, default=None)
@@ -170,7 +172,7 @@ def main() -> None:
         methods = {key: methods[key] for key in args.methods.split(",") if key in methods}
     methods = {label: rest for label, *rest in methods.values()}
     results: dict = {}
-    sections = (args.sections or "chats,chats-b,babi,kv").split(",")
+    sections = (args.sections or "chats,chats-b,chats-c,babi,kv").split(",")
     t0 = time.time()
     stamp = dt.datetime.now(dt.timezone.utc)
     out = args.out or Path(__file__).parent / "results" / f"quality-{stamp:%Y-%m-%d}-{device.split(':')[0]}.json"
@@ -191,13 +193,9 @@ def main() -> None:
         return flatten(chat_samples(n, split=split, seed=seed, turns=(8, 16), facts=(2, 6)), count, seg,
                        recent_messages=4)
 
-    if "chats" in sections:
-        chats = load_heldout_chats()
-        episodes = flatten(chats, count, seg, recent_messages=4)
-        section("chats", episodes, methods, results, save)
-    if "chats-b" in sections:
-        episodes = flatten(load_heldout_chats(HELDOUT_B_PATH), count, seg, recent_messages=4)
-        section("chats-b", episodes, methods, results, save)
+    for name, path in (("chats", HELDOUT_PATH), ("chats-b", HELDOUT_B_PATH), ("chats-c", HELDOUT_C_PATH)):
+        if name in sections:
+            section(name, flatten(load_heldout_chats(path), count, seg, recent_messages=4), methods, results, save)
     if "dev" in sections or "dev-recent" in sections:
         dev = short_chats(args.dev, "val", 321)
         if "dev" in sections:
@@ -263,7 +261,8 @@ def merge(paths: list[Path], out: Path | None, plot_it: bool = True) -> None:
     for report in reports:
         for name, rows in report["results"].items():
             merged["results"].setdefault(name, {}).update(rows)
-    order = ["chats", "chats-b", "test", "dev", "dev-recent", "product", "babi qa1", "babi qa2", "babi qa3", "kv"]
+    order = ["chats", "chats-b", "chats-c", "test", "dev", "dev-recent", "product", "babi qa1", "babi qa2",
+             "babi qa3", "kv"]
     merged["results"] = dict(sorted(merged["results"].items(), key=lambda kv: order.index(kv[0])
                                     if kv[0] in order else len(order)))
     merged["paired"] = paired_rows(merged["results"])

@@ -19,7 +19,7 @@ from gradmem_agent.training.data import (
 )
 from gradmem_agent.training.data.chat import FACT_KINDS
 from gradmem_agent.training.data.facts_open import KEY_POOLS, OPEN_KINDS
-from gradmem_agent.training.data.heldout import HELDOUT_B_PATH, HELDOUT_PATH
+from gradmem_agent.training.data.heldout import HELDOUT_B_PATH, HELDOUT_C_PATH, HELDOUT_PATH
 from gradmem_agent.training.data.splits import SPLITS, split_of_generated, values_in_split
 from gradmem_agent.training.scoring import is_correct, normalize
 
@@ -284,8 +284,9 @@ def test_text_samples() -> None:
 
 
 # chats-b was written to a token range (200-250 rendered), which for its shortest chat is 626 characters
-@pytest.mark.parametrize("path, count, min_chars", [(HELDOUT_PATH, 26, 650), (HELDOUT_B_PATH, 36, 600)],
-                         ids=["chats", "chats-b"])
+@pytest.mark.parametrize("path, count, min_chars",
+                         [(HELDOUT_PATH, 26, 650), (HELDOUT_B_PATH, 36, 600), (HELDOUT_C_PATH, 36, 600)],
+                         ids=["chats", "chats-b", "chats-c"])
 def test_heldout_chats(path: Path, count: int, min_chars: int) -> None:
     chats = load_heldout_chats(path)
     assert len(chats) == count and len({c.meta["id"] for c in chats}) == len(chats)
@@ -306,12 +307,15 @@ def test_heldout_chats(path: Path, count: int, min_chars: int) -> None:
     assert corrections >= 4
 
 
-def test_the_two_heldout_sets_share_no_chat_topic_or_answer() -> None:
-    first, second = load_heldout_chats(HELDOUT_PATH), load_heldout_chats(HELDOUT_B_PATH)
+@pytest.mark.parametrize("first_path, second_path",
+                         [(HELDOUT_PATH, HELDOUT_B_PATH), (HELDOUT_PATH, HELDOUT_C_PATH),
+                          (HELDOUT_B_PATH, HELDOUT_C_PATH)], ids=["a-b", "a-c", "b-c"])
+def test_the_heldout_sets_share_no_chat_topic_or_answer(first_path: Path, second_path: Path) -> None:
+    first, second = load_heldout_chats(first_path), load_heldout_chats(second_path)
     assert not {c.meta["id"] for c in first} & {c.meta["id"] for c in second}
     assert not {c.meta["topic"] for c in first} & {c.meta["topic"] for c in second}
     answers = [{normalize(qa.answer) for c in chats for qa in c.qas} for chats in (first, second)]
-    assert not answers[0] & answers[1]
+    assert not answers[0] & answers[1], answers[0] & answers[1]
 
 
 def test_missing_heldout_file(tmp_path: Path) -> None:

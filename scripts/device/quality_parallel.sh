@@ -9,7 +9,7 @@ adapter=$1
 shift
 parts=("$@")
 if [ ${#parts[@]} -eq 0 ]; then
-  parts=("chats|--sections chats,chats-b" "babi1|--sections babi --babi-tasks 1" "babi2|--sections babi --babi-tasks 2"
+  parts=("chats|--sections chats,chats-b,chats-c" "babi1|--sections babi --babi-tasks 1" "babi2|--sections babi --babi-tasks 2"
          "babi3|--sections babi --babi-tasks 3" "kv-small|--sections kv --kv-pairs 4,8,16 --kv 16"
          "kv-32|--sections kv --kv-pairs 32 --kv 16" "kv-64|--sections kv --kv-pairs 64 --kv 16")
 fi

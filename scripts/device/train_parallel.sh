@@ -52,7 +52,7 @@ if [ "${EVAL:-0}" = 1 ]; then
       "/root/runs/$name/checkpoint/adapter.json" 2>/dev/null || echo x)
     CUDA_VISIBLE_DEVICES=$((i % gpus)) timeout "${EVAL_TIMEOUT:-300}" python benchmarks/quality.py --device cuda --sections "${EVAL_SECTIONS:-chats,dev}" \
       --methods trained --adapter "/root/runs/$name/checkpoint" --out "/root/evals/$name-step$step.json" --no-plot \
-      2>&1 | grep -E '^ +(chats|chats-b|test|dev|dev-recent|product) ' | sed "s/^/$name step $step /" &
+      2>&1 | grep -E '^ +(chats|chats-b|chats-c|test|dev|dev-recent|product) ' | sed "s/^/$name step $step /" &
     i=$((i + 1))
   done
   wait

@@ -1,6 +1,8 @@
 """Loader for the hand-written held-out chats in benchmarks/data/: heldout_chats.json (26 chats, written before
-any adapter was trained) and heldout_chats_b.json (36 more, written on 2026-11-27 to make the comparison of
-methods less noisy; never used to choose a run)."""
+any adapter was trained), heldout_chats_b.json (36 more, written on 2026-11-27 to make the comparison of
+methods less noisy) and heldout_chats_c.json (36 more, written on 2026-11-27 after the open-key runs were
+trained, by a writer who saw neither the generator nor the runs: the check of a choice made with the first
+two)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from .schema import QA, Sample
 
 HELDOUT_PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "data" / "heldout_chats.json"
 HELDOUT_B_PATH = HELDOUT_PATH.with_name("heldout_chats_b.json")
+HELDOUT_C_PATH = HELDOUT_PATH.with_name("heldout_chats_c.json")
 
 
 def load_heldout_chats(path: Path | None = None) -> list[Sample]:
