@@ -399,7 +399,7 @@ ITEM_COLOUR = FactKind(
     updates=(
         "I swapped the {key} for {a_value} one; the {old_value} one was faulty.",
         "We repainted the {key}. It's {value} now, not {old_value}.",
-        "The {old_value} {key} sold out, so I got a {value} one.",
+        "The {old_value} {key} sold out, so I got {a_value} one.",
         "Turns out the {key} is {value}; the {old_value} was just the photo.",
         "Change of heart: the {key} will be {value} instead of {old_value}.",
     ),
