@@ -116,8 +116,8 @@ def run_demo(args) -> int:
                  "turns (the accuracy above), but this model was never trained to answer questions from memory "
                  "vectors; recall from memory is what a trained adapter (`gradmem train`) is for.")
         else:
-            _say("note: the trained adapter answers about 1 in 4 hand-written held-out chat questions from memory "
-                 "(48/186; the model with the whole history as text: 51/186; benchmarks/quality.py), so three "
+            _say("note: the trained adapter answers about 1 in 3 hand-written held-out chat questions from memory "
+                 "(106/294; the model with the whole history as text: 71/294; benchmarks/quality.py), so three "
                  "questions can go either way; near misses and likely-looking values of the right kind (a city, "
                  "a job) are common after one WRITE step.")
         _say(f"total time: {time.perf_counter() - started:.0f} s")
