@@ -38,7 +38,7 @@ from gradmem_agent.engine import SHIPPED_ADAPTERS
 from gradmem_agent.models import DEFAULT_MODEL_NAME
 from gradmem_agent.policy import MemoryPolicy
 from gradmem_agent.training.data import babi_samples, chat_samples, kv_samples, load_heldout_chats
-from gradmem_agent.training.data.heldout import HELDOUT_B_PATH, HELDOUT_C_PATH, HELDOUT_PATH
+from gradmem_agent.training.data.heldout import HELDOUT_SETS
 from gradmem_agent.training.episodes import flatten
 from gradmem_agent.training.evaluate import evaluate
 from gradmem_agent.training.product import evaluate_product
@@ -72,7 +72,7 @@ def paired_rows(results: dict) -> dict:
     """Each trained GradMem row against every other row of its section that answered the same questions; the
     hand-written sets also pooled ("chats + chats-b", and with chats-c when it ran) for the rows they all have."""
     out: dict = {}
-    for names in (("chats", "chats-b"), ("chats", "chats-b", "chats-c")):
+    for names in (("chats", "chats-b"), tuple(HELDOUT_SETS)):
         if all(name in results for name in names):
             sets = [results[name] for name in names]
             results = {**results, " + ".join(names): {
@@ -172,7 +172,7 @@ def main() -> None:
         methods = {key: methods[key] for key in args.methods.split(",") if key in methods}
     methods = {label: rest for label, *rest in methods.values()}
     results: dict = {}
-    sections = (args.sections or "chats,chats-b,chats-c,babi,kv").split(",")
+    sections = args.sections.split(",") if args.sections else [*HELDOUT_SETS, "babi", "kv"]
     t0 = time.time()
     stamp = dt.datetime.now(dt.timezone.utc)
     out = args.out or Path(__file__).parent / "results" / f"quality-{stamp:%Y-%m-%d}-{device.split(':')[0]}.json"
@@ -193,7 +193,7 @@ def main() -> None:
         return flatten(chat_samples(n, split=split, seed=seed, turns=(8, 16), facts=(2, 6)), count, seg,
                        recent_messages=4)
 
-    for name, path in (("chats", HELDOUT_PATH), ("chats-b", HELDOUT_B_PATH), ("chats-c", HELDOUT_C_PATH)):
+    for name, path in HELDOUT_SETS.items():
         if name in sections:
             section(name, flatten(load_heldout_chats(path), count, seg, recent_messages=4), methods, results, save)
     if "dev" in sections or "dev-recent" in sections:
@@ -261,8 +261,7 @@ def merge(paths: list[Path], out: Path | None, plot_it: bool = True) -> None:
     for report in reports:
         for name, rows in report["results"].items():
             merged["results"].setdefault(name, {}).update(rows)
-    order = ["chats", "chats-b", "chats-c", "test", "dev", "dev-recent", "product", "babi qa1", "babi qa2",
-             "babi qa3", "kv"]
+    order = [*HELDOUT_SETS, "test", "dev", "dev-recent", "product", "babi qa1", "babi qa2", "babi qa3", "kv"]
     merged["results"] = dict(sorted(merged["results"].items(), key=lambda kv: order.index(kv[0])
                                     if kv[0] in order else len(order)))
     merged["paired"] = paired_rows(merged["results"])

@@ -12,255 +12,20 @@ from __future__ import annotations
 
 import random
 
-from .fact_kind import FactKind, Slots, finish, from_pool, pool_context, with_context
+from .fact_kind import FactKind, Slots, ValueMaker, finish, from_pool, pool_context, with_context
 from .values import clock_time, number_without_leading_zero
-from .vocab import CITIES, COLOURS, FIRST_NAMES, PLACE_ADJECTIVES, PLACE_WORDS, _lines
-
-ROLES = _lines("""
-electrician
-dog walker
-babysitter
-nanny
-maths tutor
-swimming coach
-tennis coach
-football coach
-yoga teacher
-piano teacher
-guitar teacher
-singing teacher
-driving instructor
-personal trainer
-physio
-therapist
-counsellor
-optician
-pharmacist
-midwife
-surgeon
-hairdresser
-barber
-tailor
-locksmith
-gardener
-window cleaner
-painter
-decorator
-carpenter
-roofer
-estate agent
-letting agent
-solicitor
-financial adviser
-mortgage adviser
-insurance broker
-architect
-surveyor
-interior designer
-wedding planner
-photographer
-caterer
-florist
-DJ
-baker
-butcher
-travel agent
-tour leader
-recruiter
-new intern
-team lead
-project manager
-head teacher
-school nurse
-club secretary
-treasurer
-delivery driver
-taxi driver
-piano tuner
-chimney sweep
-web designer
-translator
-editor
-caretaker
-concierge
-receptionist
-beekeeper
-dog groomer
-cat sitter
-house sitter
-plasterer
-tiler
-mentor
-thesis supervisor
-running buddy
-study partner
-pen pal
-godmother
-best man
-bridesmaid
-referee
-race director
-quizmaster
-bus driver
-band's drummer
-lead singer
-""")
-
-PRICED_ITEMS = _lines("""
-new phone
-winter coat
-bike helmet
-train pass
-vet bill
-boiler repair
-car insurance
-festival pass
-hotel stay
-bookshelf
-rug
-washing machine
-fridge
-coffee machine
-laptop bag
-running shoes
-hiking boots
-wedding gift
-ski rental
-tennis racket
-camera lens
-guitar
-mattress
-dining table
-bus pass
-haircut
-violin lessons
-dinner for two
-theatre tickets
-new glasses
-car repair
-birthday cake
-paddleboard
-microwave
-air fryer
-printer
-headphones
-sewing machine
-armchair
-barbecue
-""")
-
-COLOURED_ITEMS = _lines("""
-umbrella
-raincoat
-backpack
-yoga mat
-kettle
-scooter
-mug
-curtains
-bedroom walls
-suit
-tie
-helmet
-kayak
-notebook
-phone case
-suitcase
-wellies
-beanie
-gloves
-lamp
-shed
-balloons
-cake icing
-bridesmaid dresses
-bathroom tiles
-garden bench
-hammock
-lunchbox
-water bottle
-skateboard
-bookcase
-dressing gown
-teapot
-wheelbarrow
-front porch
-garage door
-canoe
-ribbon
-picnic blanket
-""")
-
-NUMBERED_THINGS = _lines("""
-parking space
-cabin
-bay
-berth
-row
-bib
-pager
-cloakroom ticket
-mailbox
-carriage
-lane
-hut
-pod
-workstation
-bed
-pigeonhole
-bus stop
-ward
-apartment block
-hangar
-queue ticket
-raffle ticket
-jersey
-boat slip
-storage unit
-""")
-
-OPEN_EVENTS = _lines("""
-parents' evening
-team dinner
-quiz night
-jam session
-charity gala
-open day
-car boot sale
-careers fair
-christening
-stag do
-hen party
-leaving do
-board meeting
-town hall meeting
-swimming gala
-book launch
-art class
-first aid course
-flu clinic
-sponsored walk
-street party
-craft fair
-boat trip
-ghost tour
-cinema night
-karaoke night
-salsa class
-chess club
-coding workshop
-fire safety talk
-tasting evening
-poetry reading
-fun run
-volunteer briefing
-residents' meeting
-flea market
-sports day
-band rehearsal
-drawing class
-science fair
-""")
+from .vocab import (
+    CITIES,
+    COLOURED_ITEMS,
+    COLOURS,
+    FIRST_NAMES,
+    NUMBERED_THINGS,
+    OPEN_EVENTS,
+    PLACE_ADJECTIVES,
+    PLACE_WORDS,
+    PRICED_ITEMS,
+    ROLES,
+)
 
 _CURRENCIES = (("pounds", "£"), ("euros", "€"), ("dollars", "$"))
 
@@ -290,7 +55,7 @@ def _place(rng: random.Random, split: str) -> Slots:
     return finish({"value": _venue(rng, split)})
 
 
-def _keyed(maker, pool: tuple[str, ...]):
+def _keyed(maker: ValueMaker, pool: tuple[str, ...]) -> ValueMaker:
     """The key phrase goes in slot "key"; chat_samples keeps keys distinct within a chat."""
     return with_context(maker, key=pool_context(pool))
 

@@ -14,6 +14,7 @@ from .schema import QA, Sample
 HELDOUT_PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "data" / "heldout_chats.json"
 HELDOUT_B_PATH = HELDOUT_PATH.with_name("heldout_chats_b.json")
 HELDOUT_C_PATH = HELDOUT_PATH.with_name("heldout_chats_c.json")
+HELDOUT_SETS = {"chats": HELDOUT_PATH, "chats-b": HELDOUT_B_PATH, "chats-c": HELDOUT_C_PATH}  # benchmark sections
 
 
 def load_heldout_chats(path: Path | None = None) -> list[Sample]:

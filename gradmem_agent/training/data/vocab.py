@@ -841,3 +841,250 @@ COMPANY_SUFFIXES = _words(
     "Labs Logistics Systems Analytics Foods Energy Robotics Media Health Studios Software Insurance Bank "
     "Consulting Pharma Motors Textiles Games Freight Solar Biotech"
 )
+
+# Key phrases of the open-key fact kinds (facts_open): none may occur in a hand-written benchmark question.
+ROLES = _lines("""
+electrician
+dog walker
+babysitter
+nanny
+maths tutor
+swimming coach
+tennis coach
+football coach
+yoga teacher
+piano teacher
+guitar teacher
+singing teacher
+driving instructor
+personal trainer
+physio
+therapist
+counsellor
+optician
+pharmacist
+midwife
+surgeon
+hairdresser
+barber
+tailor
+locksmith
+gardener
+window cleaner
+painter
+decorator
+carpenter
+roofer
+estate agent
+letting agent
+solicitor
+financial adviser
+mortgage adviser
+insurance broker
+architect
+surveyor
+interior designer
+wedding planner
+photographer
+caterer
+florist
+DJ
+baker
+butcher
+travel agent
+tour leader
+recruiter
+new intern
+team lead
+project manager
+head teacher
+school nurse
+club secretary
+treasurer
+delivery driver
+taxi driver
+piano tuner
+chimney sweep
+web designer
+translator
+editor
+caretaker
+concierge
+receptionist
+beekeeper
+dog groomer
+cat sitter
+house sitter
+plasterer
+tiler
+mentor
+thesis supervisor
+running buddy
+study partner
+pen pal
+godmother
+best man
+bridesmaid
+referee
+race director
+quizmaster
+bus driver
+band's drummer
+lead singer
+""")
+
+PRICED_ITEMS = _lines("""
+new phone
+winter coat
+bike helmet
+train pass
+vet bill
+boiler repair
+car insurance
+festival pass
+hotel stay
+bookshelf
+rug
+washing machine
+fridge
+coffee machine
+laptop bag
+running shoes
+hiking boots
+wedding gift
+ski rental
+tennis racket
+camera lens
+guitar
+mattress
+dining table
+bus pass
+haircut
+violin lessons
+dinner for two
+theatre tickets
+new glasses
+car repair
+birthday cake
+paddleboard
+microwave
+air fryer
+printer
+headphones
+sewing machine
+armchair
+barbecue
+""")
+
+COLOURED_ITEMS = _lines("""
+umbrella
+raincoat
+backpack
+yoga mat
+kettle
+scooter
+mug
+curtains
+bedroom walls
+suit
+tie
+helmet
+kayak
+notebook
+phone case
+suitcase
+wellies
+beanie
+gloves
+lamp
+shed
+balloons
+cake icing
+bridesmaid dresses
+bathroom tiles
+garden bench
+hammock
+lunchbox
+water bottle
+skateboard
+bookcase
+dressing gown
+teapot
+wheelbarrow
+front porch
+garage door
+canoe
+ribbon
+picnic blanket
+""")
+
+NUMBERED_THINGS = _lines("""
+parking space
+cabin
+bay
+berth
+row
+bib
+pager
+cloakroom ticket
+mailbox
+carriage
+lane
+hut
+pod
+workstation
+bed
+pigeonhole
+bus stop
+ward
+apartment block
+hangar
+queue ticket
+raffle ticket
+jersey
+boat slip
+storage unit
+""")
+
+OPEN_EVENTS = _lines("""
+parents' evening
+team dinner
+quiz night
+jam session
+charity gala
+open day
+car boot sale
+careers fair
+christening
+stag do
+hen party
+leaving do
+board meeting
+town hall meeting
+swimming gala
+book launch
+art class
+first aid course
+flu clinic
+sponsored walk
+street party
+craft fair
+boat trip
+ghost tour
+cinema night
+karaoke night
+salsa class
+chess club
+coding workshop
+fire safety talk
+tasting evening
+poetry reading
+fun run
+volunteer briefing
+residents' meeting
+flea market
+sports day
+band rehearsal
+drawing class
+science fair
+""")
