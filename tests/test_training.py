@@ -364,7 +364,8 @@ trainer._average_gradients()
 for i, p in enumerate(trainer.params):
     want = (1 + i) / 2 if i == 0 else (1 + i + 2 + i) / 2
     assert torch.equal(p.grad, torch.full_like(p, want)), (rank, i, p.grad.flatten()[:3], want)
-print("averaged", rank, len(trainer.params))
+# One file per rank: the ranks share one stdout pipe, and unbuffered output can interleave their lines.
+Path(sys.argv[3], f"averaged-{rank}").write_text(str(len(trainer.params)))
 """
 
 
@@ -372,7 +373,7 @@ def test_two_processes_average_their_gradients_and_count_a_missing_one_as_zero(t
     script = tmp_path / "average_check.py"
     script.write_text(AVERAGE_CHECK)
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                          str(script), str(tiny_dir), str(tmp_path / "out")], capture_output=True, text=True,
-                         timeout=300)
+                          str(script), str(tiny_dir), str(tmp_path / "out"), str(tmp_path)], capture_output=True,
+                         text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert sorted(line.split()[1] for line in run.stdout.splitlines() if line.startswith("averaged")) == ["0", "1"]
+    assert sorted(p.name for p in tmp_path.glob("averaged-*")) == ["averaged-0", "averaged-1"], run.stdout[-3000:]
