@@ -36,9 +36,9 @@ import torch
 from gradmem_agent import GradMem
 from gradmem_agent.engine import SHIPPED_ADAPTERS
 from gradmem_agent.models import DEFAULT_MODEL_NAME
-from gradmem_agent.policy import MemoryPolicy
+from gradmem_agent.policy import DEFAULT_SEGMENT_TOKENS, MemoryPolicy
 from gradmem_agent.training.data import babi_samples, chat_samples, kv_samples, load_heldout_chats
-from gradmem_agent.training.data.heldout import HELDOUT_SETS
+from gradmem_agent.training.data.heldout import HELDOUT_SETS, heldout_sessions
 from gradmem_agent.training.episodes import flatten
 from gradmem_agent.training.evaluate import evaluate
 from gradmem_agent.training.product import evaluate_product
@@ -111,8 +111,10 @@ def main() -> None:
     parser.add_argument("--product", type=int, default=20, help="long generated chats in the product section")
     parser.add_argument("--product-turns", default="64,96",
                         help="messages a product chat has, min,max (longer chats: more memory blocks)")
+    parser.add_argument("--session-chats", type=int, default=4,
+                        help="hand-written chats joined into one session in the sessions section")
     parser.add_argument("--sections", default=None,
-                        help="any of chats,chats-b,chats-c,babi,kv,dev,dev-recent,test,product (default "
+                        help="any of chats,chats-b,chats-c,babi,kv,dev,dev-recent,test,product,sessions (default "
                              "chats,chats-b,chats-c,babi,kv; with --paired: every section)")
     parser.add_argument("--methods", default=None,
                         help="only these of full,truncation,summary,frozen,trained,trained-truncation,trained-full")
@@ -150,7 +152,7 @@ def main() -> None:
     count = frozen.count_tokens
     seg = args.segment_tokens
     if seg is None:
-        seg = trained.adapter.config.segment_tokens if trained is not None else MemoryPolicy().segment_tokens
+        seg = trained.adapter.config.segment_tokens if trained is not None else DEFAULT_SEGMENT_TOKENS
     methods = {  # short id -> (label, engine, method, WRITE settings)
         "full": ("full context", frozen, "full", {}),
         "truncation": ("truncation", frozen, "truncation", {}),
@@ -204,21 +206,26 @@ def main() -> None:
             section("dev-recent", [e for e in dev if not e.in_memory], methods, results, save)
     if "test" in sections:  # never used to choose between runs
         section("test", [e for e in short_chats(args.test, "test", 987) if e.in_memory], methods, results, save)
-    if "product" in sections and trained is not None:
-        low, high = (int(n) for n in args.product_turns.split(","))
-        samples = chat_samples(args.product, split="val", seed=654, turns=(low, high), facts=(3, 8))
+    def product_section(name: str, samples: list) -> None:
         wanted = {"trained": "memory", "truncation": "truncation", "summary": "summary", "full": "full"}
         chosen = [wanted[m] for m in (args.methods or ",".join(wanted)).split(",") if m in wanted]
         rows = evaluate_product(trained, frozen, samples, methods=chosen, segment_tokens=seg)
         labels = {"memory": "GradMem trained, memory + recent window", "truncation": "truncation (same window)",
                   "summary": "summary of the old turns + the same window", "full": "full context"}
-        name = "product" if (low, high) == (64, 96) else f"product {low}-{high}"
         results[name] = {f"{labels[method]} (product layout)": row for method, row in rows.items()}
         save()
         for label, row in results[name].items():
             print(f"  {name:<10} {label:<44} {row['correct']:>4}/{row['total']:<4} {100 * row['accuracy']:5.1f}%"
                   f"  (blocks per chat: {row['mean_blocks']:.1f} mean, {row['max_blocks']} max; by blocks written "
                   f"after the fact's: {row['by_blocks_after_fact']})", flush=True)
+
+    if "product" in sections and trained is not None:
+        low, high = (int(n) for n in args.product_turns.split(","))
+        samples = chat_samples(args.product, split="val", seed=654, turns=(low, high), facts=(3, 8))
+        product_section("product" if (low, high) == (64, 96) else f"product {low}-{high}", samples)
+    if "sessions" in sections and trained is not None:  # the hand-written chats in the product layout
+        for name, path in HELDOUT_SETS.items():
+            product_section(f"{name} sessions", heldout_sessions(load_heldout_chats(path), args.session_chats))
     if "babi" in sections:
         for task in [int(t) for t in args.babi_tasks.split(",")]:
             eps = flatten(babi_samples(task, args.babi, split="test", seed=123), count, seg, 0)
@@ -261,7 +268,8 @@ def merge(paths: list[Path], out: Path | None, plot_it: bool = True) -> None:
     for report in reports:
         for name, rows in report["results"].items():
             merged["results"].setdefault(name, {}).update(rows)
-    order = [*HELDOUT_SETS, "test", "dev", "dev-recent", "product", "babi qa1", "babi qa2", "babi qa3", "kv"]
+    order = [*HELDOUT_SETS, "test", "dev", "dev-recent", "product", *(f"{n} sessions" for n in HELDOUT_SETS),
+             "babi qa1", "babi qa2", "babi qa3", "kv"]
     merged["results"] = dict(sorted(merged["results"].items(), key=lambda kv: order.index(kv[0])
                                     if kv[0] in order else len(order)))
     merged["paired"] = paired_rows(merged["results"])

@@ -53,7 +53,8 @@ def _model_options() -> argparse.ArgumentParser:
     g.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     g.add_argument("--steps", type=_positive, default=None, help="WRITE optimisation steps per block")
     g.add_argument("--memory-tokens", type=_positive, default=None, help="memory vectors per block")
-    g.add_argument("--segment-tokens", type=_positive, default=None, help="most tokens one block holds")
+    g.add_argument("--segment-tokens", type=_positive, default=None,
+                   help="most tokens one block holds (default: the adapter's trained size, else 256)")
     return p
 
 
@@ -204,11 +205,10 @@ def cmd_ingest(args) -> int:
 
     text = documents.read_text_file(args.file)  # before loading the model: fail fast
     source = Path(args.file).name
-    segment_tokens = args.segment_tokens or 256
-    args.segment_tokens = segment_tokens
     conv = open_conversation(args, mode="inline")
     try:
         engine = conv.engine
+        segment_tokens = conv.policy.segment_tokens  # --segment-tokens, else the adapter's trained size
         segments, records = documents.plan_ingest(conv, text, source, segment_tokens)
         # (plan_ingest is repeated by ingest(); it only reads)
         pending = documents.pending_messages(conv) + len(records)

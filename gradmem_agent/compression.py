@@ -24,7 +24,7 @@ from .engine import GradMem
 from .layout import render_turns
 from .memory import Memory
 from .messages import Message
-from .policy import BlockPlan, MemoryPolicy, merge_order, plan_blocks
+from .policy import BlockPlan, MemoryPolicy, merge_order, plan_blocks, resolve_segment_tokens
 from .steps import Steps, cpu, db, pause
 from .storage import ConcurrentCompressionError, SQLStore, StoredBlock
 from .storage.lease import default_owner
@@ -71,6 +71,10 @@ class MemoryBlock:
                    block.adapter_id, dict(block.stats), block.created_at)
 
 
+def trained_segment_tokens(engine: GradMem) -> int | None:
+    return engine.adapter.config.segment_tokens if engine.adapter is not None else None
+
+
 def resolve_memory_tokens(engine: GradMem, policy: MemoryPolicy) -> int:
     if engine.adapter is not None:
         trained = engine.adapter.config.memory_tokens
@@ -86,6 +90,7 @@ class Compressor:
 
     def __init__(self, store: SQLStore, session_id: str, engine: GradMem, policy: MemoryPolicy,
                  progress: ProgressFn | None = None) -> None:
+        policy = resolve_segment_tokens(policy, trained_segment_tokens(engine))
         self.store, self.session_id, self.engine, self.policy = store, session_id, engine, policy
         self.progress = progress
         self.memory_tokens = resolve_memory_tokens(engine, policy)

@@ -22,11 +22,11 @@ import torch
 
 from . import steps
 from .background import ReadGate, Worker
-from .compression import Compressor, MemoryBlock, model_lock
+from .compression import Compressor, MemoryBlock, model_lock, trained_segment_tokens
 from .engine import GradMem
 from .layout import read_messages
 from .messages import Message, to_message, to_messages
-from .policy import MemoryPolicy, turn_tokens
+from .policy import MemoryPolicy, resolve_segment_tokens, turn_tokens
 from .read import prompt_ids
 from .steps import Steps, cpu, db
 from .storage import SQLStore, StoredBlock, default_url
@@ -114,6 +114,8 @@ class GradMemConversationMemory:
         self._load_lock = threading.Lock()
         self._worker = Worker(lambda: steps.run(self._compress_due(), self.store), f"session {self.session_id!r}")
         self._gate = ReadGate()
+        if engine is not None:  # else once the engine loads
+            self.policy = resolve_segment_tokens(self.policy, trained_segment_tokens(engine))
 
     # engine ---------------------------------------------------------------------------------------
     @property
@@ -126,6 +128,7 @@ class GradMemConversationMemory:
             if self._compressor is None:
                 engine = self._engine if self._engine is not None else GradMem.from_pretrained()
                 self._compressor = Compressor(self.store, self.session_id, engine, self.policy, self._progress)
+                self.policy = self._compressor.policy  # segment_tokens=None resolved by the engine's adapter
             return self._compressor
 
     def _progress(self, done: int, total: int) -> None:

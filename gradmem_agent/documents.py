@@ -2,7 +2,7 @@
 
 Design (resumable by construction):
 - the document is cut by layout.segment_document into segments that, rendered as one chat turn, fit one WRITE
-  (`segment_tokens`, default 256);
+  (`segment_tokens`, default the conversation's policy: the adapter's trained size, else 256);
 - each segment is stored as a "user" message of the session, with extra={"document": name, "segment": i,
   "sha256": ...}; a segment whose (document, index, hash) the session already holds is skipped, so running
   the same ingest again appends nothing (`document` is the file's name, so a re-ingest from another folder
@@ -68,9 +68,12 @@ class IngestResult:
     blocks: int  # blocks the session holds now
 
 
-def plan_ingest(conv, text: str, source: str, segment_tokens: int) -> tuple[list[str], list[MessageRecord]]:
-    """The document's segments and the message records still missing from the session."""
+def plan_ingest(conv, text: str, source: str, segment_tokens: int | None = None
+                ) -> tuple[list[str], list[MessageRecord]]:
+    """The document's segments and the message records still missing from the session (segment_tokens None: the
+    conversation's policy, which follows the adapter)."""
     engine = conv.engine
+    segment_tokens = segment_tokens or conv.policy.segment_tokens
     segments = document_segments(text, engine.count_tokens, segment_tokens, engine.tokenizer)
     held = {_key(m.extra) for m in conv.store.messages(conv.session_id) if isinstance(m.extra, dict)}
     records = []
@@ -91,7 +94,7 @@ def pending_messages(conv) -> int:
     return max(0, store.message_count(conv.session_id) - (store.compressed_upto(conv.session_id) + 1))
 
 
-def ingest(conv, text: str, source: str = "document", *, segment_tokens: int = 256) -> IngestResult:
+def ingest(conv, text: str, source: str = "document", *, segment_tokens: int | None = None) -> IngestResult:
     """Store the document's missing segments as messages, then write everything not yet in memory."""
     segments, records = plan_ingest(conv, text, source, segment_tokens)
     if records:

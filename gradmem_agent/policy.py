@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .layout import Segment, render_turn, segment_turns
 from .messages import Message, has_tool_calls
 
 MODES = ("background", "inline")
+DEFAULT_SEGMENT_TOKENS = 256
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,9 @@ class MemoryPolicy:
         the turn (43% at 1024, 51% at 2048), and it keeps the last ~20 turns of a typical chat verbatim.
     segment_tokens: the most text one WRITE holds (256 tokens into 16 vectors). A message longer than that is
         cut by layout.segment_turns into pieces, one WRITE each, never truncated; the pieces of one message
-        share one block (pieces x memory_tokens vectors), so a block always covers whole messages.
+        share one block (pieces x memory_tokens vectors), so a block always covers whole messages. None: the
+        size the adapter was trained with (its adapter.json), else DEFAULT_SEGMENT_TOKENS; see
+        resolve_segment_tokens.
     memory_tokens: vectors per block. None: the adapter's trained size, else engine.write_config (16).
     max_blocks: blocks per session before the oldest are consolidated (32: 512 vectors at most in READ).
     min_keep_messages: never compress the last N messages (2: the last exchange stays verbatim).
@@ -40,7 +43,7 @@ class MemoryPolicy:
     """
 
     recent_tokens: int = 512
-    segment_tokens: int = 256
+    segment_tokens: int | None = None
     memory_tokens: int | None = None
     max_blocks: int = 32
     min_keep_messages: int = 2
@@ -52,6 +55,8 @@ class MemoryPolicy:
     def __post_init__(self) -> None:
         for name, low in (("recent_tokens", 0), ("segment_tokens", 8), ("max_blocks", 2), ("min_keep_messages", 0)):
             value = getattr(self, name)
+            if name == "segment_tokens" and value is None:
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
         if self.memory_tokens is not None and (not isinstance(self.memory_tokens, int) or self.memory_tokens < 1):
@@ -64,6 +69,14 @@ class MemoryPolicy:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if not (isinstance(self.lease_ttl_s, int | float) and self.lease_ttl_s > 0):
             raise ValueError(f"lease_ttl_s must be a positive number of seconds, got {self.lease_ttl_s!r}")
+
+
+def resolve_segment_tokens(policy: MemoryPolicy, trained_segment_tokens: int | None) -> MemoryPolicy:
+    """The policy with segment_tokens set: as given, else the adapter's trained size, else the default. A reader
+    trained on blocks of one size reads blocks of another worse, so None follows the adapter."""
+    if policy.segment_tokens is not None:
+        return policy
+    return replace(policy, segment_tokens=trained_segment_tokens or DEFAULT_SEGMENT_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,8 @@ def plan_blocks(
     only full segments (a trailing partial one stays text until it fills). keep_last=k writes everything but
     the last k messages, partial segment included.
     """
+    if policy.segment_tokens is None:
+        raise ValueError("policy.segment_tokens is None: resolve it first (policy.resolve_segment_tokens)")
     sizes = turn_tokens(messages, count, tokenizer)
     turns = [m.turn() for m in messages]
     everything = keep_last is not None

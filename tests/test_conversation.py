@@ -21,7 +21,7 @@ from gradmem_agent import GradMem, GradMemConversationMemory
 from gradmem_agent.adapter import AdapterConfig, GradMemAdapter
 from gradmem_agent.background import ReadGate, Worker
 from gradmem_agent.messages import Message
-from gradmem_agent.policy import MemoryPolicy, plan_blocks
+from gradmem_agent.policy import DEFAULT_SEGMENT_TOKENS, MemoryPolicy, plan_blocks
 from tests.conftest import make_tiny_llama, postgres_url
 
 TESTS = Path(__file__).parent
@@ -409,6 +409,26 @@ def test_memory_tokens_follow_the_adapter(tokenizer, tmp_path):
     with pytest.raises(ValueError, match="trained for 6"):
         GradMemConversationMemory("b", gm, url=url, **SMALL).compress()
     conv.close()
+
+
+def test_segment_tokens_follow_the_adapter(tokenizer, tiny_gm, tmp_path):
+    gm = GradMem(make_tiny_llama(len(tokenizer)), tokenizer,
+                 GradMemAdapter(AdapterConfig(hidden_size=32, memory_tokens=6, segment_tokens=40)))
+    url = f"sqlite:///{tmp_path / 'segments.db'}"
+    fields = {"recent_tokens": 16, "steps": 1, "mode": "inline"}
+    with GradMemConversationMemory("a", gm, url=url, **fields) as conv:
+        assert conv.policy.segment_tokens == 40
+        conv.add_messages(chat(12))
+        assert conv.memory_blocks and all(b.tokens <= 40 for b in conv.memory_blocks if b.stats["pieces"] == 1)
+    with GradMemConversationMemory("b", gm, url=url, segment_tokens=64, **fields) as conv:
+        assert conv.policy.segment_tokens == 64  # given: kept
+    with GradMemConversationMemory("c", tiny_gm, url=url, **fields) as conv:
+        assert conv.policy.segment_tokens == DEFAULT_SEGMENT_TOKENS  # no adapter
+    lazy = GradMemConversationMemory("d", url=url, **fields)  # the engine loads on first use
+    assert lazy.policy.segment_tokens is None
+    lazy.close()
+    with pytest.raises(ValueError, match="resolve it first"):
+        plan_blocks([], tiny_gm.count_tokens, MemoryPolicy())
 
 
 def test_sessions_never_see_each_other(tiny_gm, url, sid):

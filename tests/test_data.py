@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from gradmem_agent.training.data import (
 )
 from gradmem_agent.training.data.chat import FACT_KINDS
 from gradmem_agent.training.data.facts_open import KEY_POOLS, OPEN_KINDS
-from gradmem_agent.training.data.heldout import HELDOUT_B_PATH, HELDOUT_C_PATH, HELDOUT_PATH
+from gradmem_agent.training.data.heldout import HELDOUT_B_PATH, HELDOUT_C_PATH, HELDOUT_PATH, heldout_sessions
 from gradmem_agent.training.data.splits import SPLITS, split_of_generated, values_in_split
 from gradmem_agent.training.scoring import is_correct, normalize
 
@@ -316,6 +317,22 @@ def test_the_heldout_sets_share_no_chat_topic_or_answer(first_path: Path, second
     assert not {c.meta["topic"] for c in first} & {c.meta["topic"] for c in second}
     answers = [{normalize(qa.answer) for c in chats for qa in c.qas} for chats in (first, second)]
     assert not answers[0] & answers[1], answers[0] & answers[1]
+
+
+def test_heldout_sessions_join_chats_and_keep_each_question_on_its_fact() -> None:
+    chats = load_heldout_chats(HELDOUT_C_PATH)
+    sessions = heldout_sessions(chats, per_session=4)
+    assert len(sessions) == 9 and sum(len(s.messages) for s in sessions) == sum(len(c.messages) for c in chats)
+    for session in sessions:
+        assert len(session.messages) == 48 and session.meta["id"].count("+") == 3
+        for qa in session.qas:
+            assert _mentions(session.messages[qa.fact_turns[-1]]["content"], qa), qa
+    # a question asked of two chats of one session would have two answers: dropped from both
+    twice = [chats[0], replace(chats[1], qas=[*chats[1].qas, chats[0].qas[0]])]
+    (joined,) = heldout_sessions(twice, per_session=2)
+    assert chats[0].qas[0].question not in [qa.question for qa in joined.qas] and len(joined.qas) == 5
+    with pytest.raises(ValueError, match="per_session"):
+        heldout_sessions(chats, per_session=0)
 
 
 def test_missing_heldout_file(tmp_path: Path) -> None:

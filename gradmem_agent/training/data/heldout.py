@@ -38,3 +38,28 @@ def load_heldout_chats(path: Path | None = None) -> list[Sample]:
         )
         for record in records
     ]
+
+
+def heldout_sessions(chats: list[Sample], per_session: int = 4) -> list[Sample]:
+    """Consecutive hand-written chats joined into one long session each, as a user who talks about several
+    things over a day: read in the product layout, the older chats leave the window for several memory blocks.
+    A question asked, word for word, of two chats of one session is dropped (its answer would be ambiguous)."""
+    if per_session < 1:
+        raise ValueError(f"per_session must be at least 1, got {per_session}")
+    sessions = []
+    for start in range(0, len(chats), per_session):
+        group = chats[start:start + per_session]
+        asked: dict[str, int] = {}
+        for chat in group:
+            for key in {qa.question.strip().lower() for qa in chat.qas}:
+                asked[key] = asked.get(key, 0) + 1
+        messages: list[dict[str, str]] = []
+        qas: list[QA] = []
+        for chat in group:
+            offset = len(messages)
+            messages += [dict(m) for m in chat.messages]
+            qas += [QA(qa.question, qa.answer, qa.aliases, tuple(t + offset for t in qa.fact_turns))
+                    for qa in chat.qas if asked[qa.question.strip().lower()] == 1]
+        sessions.append(Sample(kind="chat", messages=messages, document=None, qas=qas,
+                               meta={"split": "heldout", "id": "+".join(c.meta.get("id", "?") for c in group)}))
+    return sessions
