@@ -11,7 +11,9 @@ style; (2) bAbI-style qa1-qa3 (test split); (3) key-value retrieval capacity; an
 training runs without looking at (1) or (1b), "dev": the same as "test" on the validation split;
 "dev-recent": questions on those chats whose facts are still in the window; "product": long generated
 validation chats added in one call to GradMemConversationMemory with its default policy (512-token recent
-window, 256-token blocks, several blocks), memory-only questions.
+window, 256-token blocks, several blocks), memory-only questions; "sessions": the hand-written chats of (1)
+joined four to a session (--session-chats) and read the same way ("chats sessions", "chats-b sessions",
+"chats-c sessions"), questions whose facts left the window.
 Prints a table, saves JSON and a PNG plot.
 
     python benchmarks/quality.py --device cuda            # all sections, full sizes (GPU)
