@@ -105,8 +105,7 @@ def main() -> None:
                         help="most tokens one WRITE holds (MemoryPolicy.segment_tokens; default: the adapter's, "
                              "else 256)")
     parser.add_argument("--write-batch", type=int, default=None,
-                        help="texts one WRITE pass holds (default: the engine's, 32; a CPU with 24 GiB ran out of "
-                             "memory at 32 with K = 2)")
+                        help="texts one WRITE pass holds (default: the engine's, 32 on a GPU, 4 on the CPU)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
     parser.add_argument("--dev", type=int, default=60, help="generated validation chats in the dev section")
     parser.add_argument("--test", type=int, default=120, help="generated test-split chats in the test section")

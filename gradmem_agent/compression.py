@@ -28,6 +28,7 @@ from .policy import BlockPlan, MemoryPolicy, merge_order, plan_blocks, resolve_s
 from .steps import Steps, cpu, db, pause
 from .storage import ConcurrentCompressionError, SQLStore, StoredBlock
 from .storage.lease import default_owner
+from .write import write_batch_size
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int], None]
@@ -101,7 +102,8 @@ class Compressor:
         self.count = functools.lru_cache(maxsize=16384)(engine.count_tokens)
         self.tokenizer = engine.tokenizer
         # A CPU gains little from batching WRITEs; committing each block at once loses less to a crash.
-        self.texts_per_write = 1 if engine.device.type == "cpu" else engine.write_config.batch_size
+        self.texts_per_write = 1 if engine.device.type == "cpu" else write_batch_size(engine.write_config,
+                                                                                        engine.device)
 
     # model work -----------------------------------------------------------------------------------
     def plan(self, pending: Sequence[Message], keep_last: int | None = None) -> list[BlockPlan]:

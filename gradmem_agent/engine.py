@@ -26,7 +26,7 @@ from .read import (
     stop_token_ids,
     stream_text,
 )
-from .write import WriteConfig, pad_right, write_batch
+from .write import WriteConfig, pad_right, write_batch, write_batch_size
 
 # Adapters trained by this project, shipped inside the package.
 SHIPPED_ADAPTERS = Path(__file__).parent / "adapters"
@@ -169,8 +169,9 @@ class GradMem:
         m0 = self.m0(config.memory_tokens)
         memories: list[Memory] = []
         total = len(encoded) * (config.steps + 1)
-        for start in range(0, len(encoded), config.batch_size):
-            chunk = encoded[start : start + config.batch_size]
+        batch = write_batch_size(config, self.device)
+        for start in range(0, len(encoded), batch):
+            chunk = encoded[start : start + batch]
             ids, mask = self._pad(chunk)
             report = None
             if progress is not None:

@@ -40,7 +40,7 @@ class WriteConfig:
     lr: float = 0.3
     optimizer: str = "adam"
     target_accuracy: float | None = 1.0
-    batch_size: int = 32
+    batch_size: int | None = None  # texts per WRITE pass; None: write_batch_size(device)
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     skip_tokens: int = 0  # leading text tokens hidden from WRITE (an adapter trained so says so)
@@ -54,13 +54,26 @@ class WriteConfig:
             raise ValueError(f"steps must be >= 0, got {self.steps}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number, got {self.lr}")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.skip_tokens < 0:
             raise ValueError(f"skip_tokens must be >= 0, got {self.skip_tokens}")
 
 
 ProgressFn = Callable[[int, int], None]
+
+# Texts one WRITE pass holds when WriteConfig.batch_size is None. A GPU is launch-bound at small batches (batch 1
+# takes as long as 32 on an H100). On 2 CPU threads, 32 texts of ~240 tokens with the default model and adapter
+# (K = 1): 32 a pass peaked at 19.1 GB in 151 s, 8 at 6.6 GB in 112 s, 4 at 4.0 GB in 100 s
+# (benchmarks/results/write_batch-2026-11-27-cpu.json).
+ACCELERATOR_WRITE_BATCH = 32
+CPU_WRITE_BATCH = 4
+
+
+def write_batch_size(config: WriteConfig, device: torch.device) -> int:
+    if config.batch_size is not None:
+        return config.batch_size
+    return CPU_WRITE_BATCH if device.type == "cpu" else ACCELERATOR_WRITE_BATCH
 
 
 def pad_right(seqs: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,7 +7,13 @@ import torch
 
 from gradmem_agent import AdapterConfig, AdapterMismatchError, GradMem, GradMemAdapter, Memory
 from gradmem_agent.losses import token_cross_entropy
-from gradmem_agent.write import unrolled_write
+from gradmem_agent.write import (
+    ACCELERATOR_WRITE_BATCH,
+    CPU_WRITE_BATCH,
+    WriteConfig,
+    unrolled_write,
+    write_batch_size,
+)
 from tests.conftest import make_tiny_llama
 
 TEXT_A = "The blue lighthouse on Vesta Point keeps a logbook of every ship since 1911."
@@ -50,6 +56,20 @@ def test_sample_is_independent_of_batch_and_padding(tiny_gm, optimizer):
     assert torch.allclose(alone.vectors, batched[1].vectors, atol=1e-5)
     assert alone.stats.loss == pytest.approx(batched[1].stats.loss, rel=1e-4)
     assert torch.allclose(batched[0].vectors, batched[2].vectors, atol=1e-6)
+
+
+def test_write_batch_follows_the_device_unless_given(tiny_gm):
+    auto = WriteConfig()
+    assert write_batch_size(auto, torch.device("cpu")) == CPU_WRITE_BATCH < ACCELERATOR_WRITE_BATCH
+    assert write_batch_size(auto, torch.device("cuda")) == ACCELERATOR_WRITE_BATCH
+    assert write_batch_size(WriteConfig(batch_size=3), torch.device("cuda")) == 3
+    with pytest.raises(ValueError, match="batch_size"):
+        WriteConfig(batch_size=0)
+    kwargs = dict(memory_tokens=4, steps=2, lr=0.2, optimizer="sgd", target_accuracy=None)
+    texts = [TEXT_A, TEXT_B] * 3  # on the CPU: a pass of 4, then one of 2
+    passes = tiny_gm.write(texts, **kwargs)
+    one_pass = tiny_gm.write(texts, batch_size=len(texts), **kwargs)
+    assert all(torch.allclose(a.vectors, b.vectors, atol=1e-5) for a, b in zip(passes, one_pass, strict=True))
 
 
 def test_padding_tokens_do_not_change_the_loss(tiny_gm):
