@@ -14,7 +14,7 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from .engine import GradMem
 from .layout import render_turns
 from .memory import Memory
 from .messages import Message
-from .policy import BlockPlan, MemoryPolicy, merge_order, plan_blocks, resolve_segment_tokens
+from .policy import DEFAULT_SEGMENT_TOKENS, BlockPlan, MemoryPolicy, merge_order, plan_blocks
 from .steps import Steps, cpu, db, pause
 from .storage import ConcurrentCompressionError, SQLStore, StoredBlock
 from .storage.lease import default_owner
@@ -72,8 +72,13 @@ class MemoryBlock:
                    block.adapter_id, dict(block.stats), block.created_at)
 
 
-def trained_segment_tokens(engine: GradMem) -> int | None:
-    return engine.adapter.config.segment_tokens if engine.adapter is not None else None
+def resolve_segment_tokens(engine: GradMem, policy: MemoryPolicy) -> MemoryPolicy:
+    """The policy with segment_tokens set: as given, else the adapter's trained size, else the default. A reader
+    trained on blocks of one size reads blocks of another worse, so None follows the adapter."""
+    if policy.segment_tokens is not None:
+        return policy
+    trained = engine.adapter.config.segment_tokens if engine.adapter is not None else None
+    return replace(policy, segment_tokens=trained or DEFAULT_SEGMENT_TOKENS)
 
 
 def resolve_memory_tokens(engine: GradMem, policy: MemoryPolicy) -> int:
@@ -91,7 +96,7 @@ class Compressor:
 
     def __init__(self, store: SQLStore, session_id: str, engine: GradMem, policy: MemoryPolicy,
                  progress: ProgressFn | None = None) -> None:
-        policy = resolve_segment_tokens(policy, trained_segment_tokens(engine))
+        policy = resolve_segment_tokens(engine, policy)
         self.store, self.session_id, self.engine, self.policy = store, session_id, engine, policy
         self.progress = progress
         self.memory_tokens = resolve_memory_tokens(engine, policy)

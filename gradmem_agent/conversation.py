@@ -22,11 +22,11 @@ import torch
 
 from . import steps
 from .background import ReadGate, Worker
-from .compression import Compressor, MemoryBlock, model_lock, trained_segment_tokens
+from .compression import Compressor, MemoryBlock, model_lock, resolve_segment_tokens
 from .engine import GradMem
 from .layout import read_messages
 from .messages import Message, to_message, to_messages
-from .policy import MemoryPolicy, resolve_segment_tokens, turn_tokens
+from .policy import MemoryPolicy, turn_tokens
 from .read import prompt_ids
 from .steps import Steps, cpu, db
 from .storage import SQLStore, StoredBlock, default_url
@@ -115,7 +115,7 @@ class GradMemConversationMemory:
         self._worker = Worker(lambda: steps.run(self._compress_due(), self.store), f"session {self.session_id!r}")
         self._gate = ReadGate()
         if engine is not None:  # else once the engine loads
-            self.policy = resolve_segment_tokens(self.policy, trained_segment_tokens(engine))
+            self.policy = resolve_segment_tokens(engine, self.policy)
 
     # engine ---------------------------------------------------------------------------------------
     @property

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from .layout import Segment, render_turn, segment_turns
 from .messages import Message, has_tool_calls
@@ -30,7 +30,7 @@ class MemoryPolicy:
         cut by layout.segment_turns into pieces, one WRITE each, never truncated; the pieces of one message
         share one block (pieces x memory_tokens vectors), so a block always covers whole messages. None: the
         size the adapter was trained with (its adapter.json), else DEFAULT_SEGMENT_TOKENS; see
-        resolve_segment_tokens.
+        compression.resolve_segment_tokens.
     memory_tokens: vectors per block. None: the adapter's trained size, else engine.write_config (16).
     max_blocks: blocks per session before the oldest are consolidated (32: 512 vectors at most in READ).
     min_keep_messages: never compress the last N messages (2: the last exchange stays verbatim).
@@ -69,14 +69,6 @@ class MemoryPolicy:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if not (isinstance(self.lease_ttl_s, int | float) and self.lease_ttl_s > 0):
             raise ValueError(f"lease_ttl_s must be a positive number of seconds, got {self.lease_ttl_s!r}")
-
-
-def resolve_segment_tokens(policy: MemoryPolicy, trained_segment_tokens: int | None) -> MemoryPolicy:
-    """The policy with segment_tokens set: as given, else the adapter's trained size, else the default. A reader
-    trained on blocks of one size reads blocks of another worse, so None follows the adapter."""
-    if policy.segment_tokens is not None:
-        return policy
-    return replace(policy, segment_tokens=trained_segment_tokens or DEFAULT_SEGMENT_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -127,7 +119,7 @@ def plan_blocks(
     the last k messages, partial segment included.
     """
     if policy.segment_tokens is None:
-        raise ValueError("policy.segment_tokens is None: resolve it first (policy.resolve_segment_tokens)")
+        raise ValueError("policy.segment_tokens is None: resolve it first (compression.resolve_segment_tokens)")
     sizes = turn_tokens(messages, count, tokenizer)
     turns = [m.turn() for m in messages]
     everything = keep_last is not None

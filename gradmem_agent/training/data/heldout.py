@@ -7,6 +7,7 @@ two)."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from .schema import QA, Sample
@@ -49,17 +50,18 @@ def heldout_sessions(chats: list[Sample], per_session: int = 4) -> list[Sample]:
     sessions = []
     for start in range(0, len(chats), per_session):
         group = chats[start:start + per_session]
-        asked: dict[str, int] = {}
-        for chat in group:
-            for key in {qa.question.strip().lower() for qa in chat.qas}:
-                asked[key] = asked.get(key, 0) + 1
+        asked = Counter(key for chat in group for key in {_question_key(qa) for qa in chat.qas})
         messages: list[dict[str, str]] = []
         qas: list[QA] = []
         for chat in group:
             offset = len(messages)
             messages += [dict(m) for m in chat.messages]
             qas += [QA(qa.question, qa.answer, qa.aliases, tuple(t + offset for t in qa.fact_turns))
-                    for qa in chat.qas if asked[qa.question.strip().lower()] == 1]
+                    for qa in chat.qas if asked[_question_key(qa)] == 1]
         sessions.append(Sample(kind="chat", messages=messages, document=None, qas=qas,
                                meta={"split": "heldout", "id": "+".join(c.meta.get("id", "?") for c in group)}))
     return sessions
+
+
+def _question_key(qa: QA) -> str:
+    return qa.question.strip().lower()
