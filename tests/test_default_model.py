@@ -77,5 +77,26 @@ def test_processes_that_start_together_build_the_cached_copy_once(default_model_
         assert p.returncode == 0, err[-2000:]
         assert "loaded" in out
     assert sum("dequantising" in err for _, err in outputs) == 1
-    assert [p.name for p in tmp_path.joinpath("models").iterdir() if not p.name.endswith(".lock")] == [
-        default_model_dir.name]
+    (built,) = tmp_path.joinpath("models").iterdir()
+    assert [p.name for p in built.iterdir() if not p.name.endswith(".lock")] == [default_model_dir.name]
+
+
+def test_the_same_gguf_at_two_paths_shares_one_cached_copy(default_model_dir, tmp_path, monkeypatch):
+    """Two installs of one wheel (two virtual environments) must not evict each other's copy."""
+    import shutil
+
+    from gradmem_agent.models import cached_default_model_dir, default_gguf_path
+
+    elsewhere = tmp_path / "other-venv" / "model.gguf"
+    elsewhere.parent.mkdir()
+    shutil.copy(default_gguf_path(), elsewhere)
+    built = default_model_dir.stat().st_mtime_ns
+    monkeypatch.setenv("GRADMEM_DEFAULT_GGUF", str(elsewhere))
+    assert cached_default_model_dir() == default_model_dir
+    monkeypatch.delenv("GRADMEM_DEFAULT_GGUF")
+    assert cached_default_model_dir() == default_model_dir
+    assert default_model_dir.stat().st_mtime_ns == built  # not rebuilt
+    from gradmem_agent.models import gguf_identity
+
+    elsewhere.write_bytes(elsewhere.read_bytes()[:-1] + b"\x00")  # another file would get another copy's name
+    assert gguf_identity(elsewhere) != gguf_identity(default_gguf_path())
