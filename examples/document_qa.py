@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{result.blocks} in memory")
         for block in conv.memory_blocks:
             print(f"  block {block.id}: {block.tokens} tokens -> {block.vectors.shape[0]} vectors, "
-                  f"reconstruction accuracy {float(block.stats.get('token_accuracy', 0)):.1%}")
+                  f"reconstruction accuracy {block.stats.token_accuracy:.1%}")
         for question in args.question or QUESTIONS:
             print(f"Q: {question}\nA: {' '.join(ask(conv, question, max_new_tokens=max_new_tokens).split())}")
     return 0

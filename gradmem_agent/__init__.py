@@ -15,19 +15,35 @@ _EXPORTS = {
     "GradMemAdapter": "adapter",
     "GradMem": "engine",
     "GradMemConversationMemory": "conversation",
-    "Memory": "memory",
-    "WriteStats": "memory",
+    "MemoryPolicy": "policy",
     "ModelNotFoundError": "models",
+    "SamplingConfig": "read",
     "WriteConfig": "write",
+    "ConcurrentCompressionError": "storage",
+    "CorruptBlockError": "storage",
+    "FingerprintMismatchError": "storage",
+    "MemoryBlock": "storage",
+    "Message": "storage",
+    "SQLStore": "storage",
+    "StorageError": "storage",
+    "WriteStats": "storage",
 }
 __all__ = [
     "AdapterConfig",
     "AdapterMismatchError",
+    "ConcurrentCompressionError",
+    "CorruptBlockError",
+    "FingerprintMismatchError",
     "GradMem",
     "GradMemAdapter",
     "GradMemConversationMemory",
-    "Memory",
+    "MemoryBlock",
+    "MemoryPolicy",
+    "Message",
     "ModelNotFoundError",
+    "SQLStore",
+    "SamplingConfig",
+    "StorageError",
     "WriteConfig",
     "WriteStats",
 ]
@@ -36,8 +52,19 @@ if TYPE_CHECKING:
     from .adapter import AdapterConfig, AdapterMismatchError, GradMemAdapter
     from .conversation import GradMemConversationMemory
     from .engine import GradMem
-    from .memory import Memory, WriteStats
     from .models import ModelNotFoundError
+    from .policy import MemoryPolicy
+    from .read import SamplingConfig
+    from .storage import (
+        ConcurrentCompressionError,
+        CorruptBlockError,
+        FingerprintMismatchError,
+        MemoryBlock,
+        Message,
+        SQLStore,
+        StorageError,
+        WriteStats,
+    )
     from .write import WriteConfig
 
 

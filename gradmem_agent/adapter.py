@@ -19,6 +19,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .options import LoraPhases, Optimizer, Phase, check_option
+
 ADAPTER_CONFIG = "adapter.json"
 ADAPTER_WEIGHTS = "adapter.safetensors"
 LORA_PREFIX = "lora."
@@ -39,10 +41,10 @@ class AdapterConfig:
     lora_targets: list[str] = field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     )
-    lora_phases: str = "write"
+    lora_phases: LoraPhases = "write"
     write_steps: int = 3
     write_lr: float = 0.4
-    write_optimizer: str = "sgd"
+    write_optimizer: Optimizer = "sgd"
     write_skip_tokens: int = 0  # leading text tokens hidden from WRITE, as in training
     segment_tokens: int = 256  # the most text one WRITE held in training (MemoryPolicy.segment_tokens)
     name: str = "gradmem-adapter"
@@ -50,8 +52,8 @@ class AdapterConfig:
     evaluation: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.lora_phases not in ("write", "both"):
-            raise ValueError(f"lora_phases must be 'write' or 'both', got {self.lora_phases!r}")
+        check_option(self.lora_phases, LoraPhases, "lora_phases")
+        check_option(self.write_optimizer, Optimizer, "write_optimizer")
 
 
 def untrained_m0(memory_tokens: int, embeddings: torch.Tensor, seed: int = 0) -> torch.Tensor:
@@ -109,13 +111,12 @@ class GradMemAdapter(nn.Module):
         return ((n, p) for n, p in self._lora_model.named_parameters() if "lora_" in n)
 
     @contextlib.contextmanager
-    def phase(self, name: str) -> Iterator[None]:
+    def phase(self, name: Phase) -> Iterator[None]:
         """Switch LoRA on for "write", for "read" only when lora_phases == 'both', never for "plain".
 
         "plain" is a READ with no memory in the prompt: the untouched base model, so that answers that read no
         memory are the base model's own."""
-        if name not in ("write", "read", "plain"):
-            raise ValueError(f"phase must be 'write', 'read' or 'plain', got {name!r}")
+        check_option(name, Phase, "phase")
         active = self._lora_model is not None and (name == "write" or
                                                    (name == "read" and self.config.lora_phases == "both"))
         layers = self._lora_layers()

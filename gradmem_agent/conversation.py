@@ -15,22 +15,28 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 
-from . import steps
+from . import effects
 from .background import ReadGate, Worker
-from .compression import Compressor, MemoryBlock, model_lock, resolve_segment_tokens
+from .compression import Compressor, model_lock, resolve_segment_tokens
+from .effects import Effects, cpu, db
 from .engine import GradMem
 from .layout import read_messages
-from .messages import Message, to_message, to_messages
+from .messages import to_langchain, to_message, to_messages
+from .options import OnMismatch, check_option
 from .policy import MemoryPolicy, turn_tokens
-from .read import prompt_ids
-from .steps import Steps, cpu, db
-from .storage import SQLStore, StoredBlock, default_url
+from .read import SamplingConfig, prompt_ids
+from .recall import ReadPlan, cut_to, plan_read, recent_window
+from .stats import ConversationStats, session_stats
+from .storage import MemoryBlock, Message, SQLStore, default_url
 from .storage.validation import check_session_id
+
+DEFAULT_REPLY_TOKENS = SamplingConfig().max_new_tokens
+RECALL_HITS = 16  # search hits considered for recall and block choice
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,9 @@ class ReadContext:
     """What READ feeds the engine: memory blocks (oldest first) as a soft prompt, then chat messages."""
 
     blocks: list[MemoryBlock]
-    recent: list[Message]  # the uncompressed turns
-    messages: list[dict[str, str]]  # system prompt?, recent turns, question?
+    recalled: list[Message]  # old turns quoted for the question, oldest first
+    recent: list[Message]  # the recent window
+    messages: list[dict[str, str]]  # system prompt?, recalled turns, recent turns, question?
     compressed_upto: int
 
     @property
@@ -48,26 +55,7 @@ class ReadContext:
 
     @property
     def vectors(self) -> int:
-        return sum(b.vectors.shape[0] for b in self.blocks)
-
-
-@dataclass(frozen=True)
-class ConversationStats:
-    messages: int  # in the transcript
-    text_messages: int  # not yet in memory
-    tokens_seen: int  # all turns, in the model's tokens as rendered for it
-    tokens_in_memory: int  # turns the blocks hold
-    tokens_as_text: int
-    blocks: int
-    vectors: int
-    transcript_bytes: int  # UTF-8 message contents
-    vector_bytes: int
-    compression_ratio: float | None  # tokens_in_memory / vectors
-    write_seconds: float
-    mean_token_accuracy: float | None  # token-weighted, teacher-forced, of the blocks
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return sum(b.vector_count for b in self.blocks)
 
 
 class GradMemConversationMemory:
@@ -88,7 +76,7 @@ class GradMemConversationMemory:
         store: SQLStore | None = None,
         policy: MemoryPolicy | None = None,
         system_prompt: str | None = None,
-        on_mismatch: str = "raise",
+        on_mismatch: OnMismatch = "raise",
         write_progress: Callable[[int, int], None] | None = None,
         **policy_fields: Any,
     ) -> None:
@@ -99,8 +87,7 @@ class GradMemConversationMemory:
         self.session_id = check_session_id(session_id)
         if url is not None and store is not None:
             raise ValueError("pass url or store, not both")
-        if on_mismatch not in ("raise", "rebuild"):
-            raise ValueError(f"on_mismatch must be 'raise' or 'rebuild', got {on_mismatch!r}")
+        check_option(on_mismatch, OnMismatch, "on_mismatch")
         if system_prompt is not None:
             system_prompt = to_message({"role": "system", "content": system_prompt}, "system_prompt").content
         self.policy = replace(policy or MemoryPolicy(), **policy_fields)
@@ -112,7 +99,7 @@ class GradMemConversationMemory:
         self._engine = engine
         self._compressor: Compressor | None = None
         self._load_lock = threading.Lock()
-        self._worker = Worker(lambda: steps.run(self._compress_due(), self.store), f"session {self.session_id!r}")
+        self._worker = Worker(lambda: effects.run(self._compress_due(), self.store), f"session {self.session_id!r}")
         self._gate = ReadGate()
         if engine is not None:  # else once the engine loads
             self.policy = resolve_segment_tokens(engine, self.policy)
@@ -142,7 +129,7 @@ class GradMemConversationMemory:
         with self._gate.reading(), model_lock(self.engine) or nullcontext():
             yield
 
-    def _ready(self) -> Steps[Compressor]:
+    def _ready(self) -> Effects[Compressor]:
         if self._compressor is None:
             yield cpu(lambda: self.compressor)  # the first load may read weights: off the event loop
         return self.compressor
@@ -160,7 +147,7 @@ class GradMemConversationMemory:
     def add_messages(self, messages: Iterable[Any]) -> list[Message]:
         """Dicts {"role", "content", ...}, Messages or LangChain messages; all checked first, stored in one
         transaction, then compressed if due (inline) or handed to the background worker."""
-        return steps.run(self._add(to_messages(messages)), self.store)
+        return effects.run(self._add(to_messages(messages)), self.store)
 
     async def aadd_user_message(self, content: Any) -> Message:
         return (await self.aadd_messages([{"role": "user", "content": content}]))[0]
@@ -172,154 +159,184 @@ class GradMemConversationMemory:
         return (await self.aadd_messages([message]))[0]
 
     async def aadd_messages(self, messages: Iterable[Any]) -> list[Message]:
-        return await steps.arun(self._add(to_messages(messages)), self.store)
+        return await effects.arun(self._add(to_messages(messages)), self.store)
 
-    def _add(self, messages: list[Message]) -> Steps[list[Message]]:
-        stored = yield db("append_messages", self.session_id, [m.to_record() for m in messages])
+    def _add(self, messages: list[Message]) -> Effects[list[Message]]:
+        stored = yield db("append_messages", self.session_id, messages)
         if self.policy.mode == "inline":
             yield from self._compress_due()
         else:
             self._worker.kick()
-        return [Message.from_stored(s) for s in stored]
+        return stored
 
     # reading state --------------------------------------------------------------------------------
     @property
     def messages(self) -> list[Message]:
         """The turns not yet in memory (READ's text part), oldest first."""
-        return steps.run(self._snapshot(), self.store)[1]
+        return effects.run(self._snapshot(), self.store)[1]
 
     async def aget_messages(self) -> list[Message]:
-        return (await steps.arun(self._snapshot(), self.store))[1]
+        return (await effects.arun(self._snapshot(), self.store))[1]
 
     def langchain_messages(self) -> list:
-        return [m.to_langchain() for m in self.messages]
+        return [to_langchain(m) for m in self.messages]
 
     @property
     def transcript(self) -> list[Message]:
         """Every message ever added (unless pruned from storage), oldest first."""
-        return [Message.from_stored(m) for m in self.store.messages(self.session_id)]
+        return self.store.messages(self.session_id)
 
     async def aget_transcript(self) -> list[Message]:
-        return [Message.from_stored(m) for m in await self.store.amessages(self.session_id)]
+        return await self.store.amessages(self.session_id)
 
     @property
     def memory_blocks(self) -> list[MemoryBlock]:
-        return [self._block(b) for b in self.store.blocks(self.session_id)]
+        return self.store.blocks(self.session_id)
 
     async def aget_memory_blocks(self) -> list[MemoryBlock]:
-        return [self._block(b) for b in await self.store.ablocks(self.session_id)]
+        return await self.store.ablocks(self.session_id)
 
-    def _block(self, stored: StoredBlock) -> MemoryBlock:
-        return MemoryBlock.from_stored(stored)  # decoded each time: ~36 KB a block, cheaper than a stale cache
-
-    def _snapshot(self) -> Steps[tuple[list[StoredBlock], list[Message], int]]:
+    def _snapshot(self) -> Effects[tuple[list[MemoryBlock], list[Message], int]]:
         """Blocks and uncompressed turns as of one compressed-up-to mark (re-read if it moved meanwhile)."""
         while True:
             upto = yield db("compressed_upto", self.session_id)
             blocks = yield db("blocks", self.session_id)
             pending = yield db("messages", self.session_id, upto + 1)
             if (yield db("compressed_upto", self.session_id)) == upto:
-                return blocks, [Message.from_stored(m) for m in pending], upto
+                return blocks, pending, upto
 
-    def read_context(self, question: str | None = None) -> ReadContext:
-        """What READ would feed the engine now (memory blocks + text messages, question last if given)."""
-        return steps.run(self._context(question), self.store)
+    def read_context(self, question: str | None = None, *, reply_tokens: int = DEFAULT_REPLY_TOKENS) -> ReadContext:
+        """What READ would feed the engine now for `question` (see recall.py for the layout), leaving room for a
+        reply of `reply_tokens`. Without a question: the blocks and the recent window, nothing recalled."""
+        return effects.run(self._context(question, reply_tokens), self.store)
 
     build_inputs = read_context
 
-    async def aread_context(self, question: str | None = None) -> ReadContext:
-        return await steps.arun(self._context(question), self.store)
+    async def aread_context(self, question: str | None = None, *,
+                            reply_tokens: int = DEFAULT_REPLY_TOKENS) -> ReadContext:
+        return await effects.arun(self._context(question, reply_tokens), self.store)
 
     abuild_inputs = aread_context
 
-    def _context(self, question: str | None) -> Steps[ReadContext]:
+    def _context(self, question: str | None, reply_tokens: int) -> Effects[ReadContext]:
         if question is not None:
             question = to_message({"role": "user", "content": question}, "question").content
         comp = yield from self._ready()
-        blocks, recent, upto = yield from self._snapshot()
+        blocks, pending, upto = yield from self._snapshot()
         if comp.mismatched(blocks):
             if self.on_mismatch != "rebuild":
                 comp.check(blocks)
             yield from comp.rebuild()
-            blocks, recent, upto = yield from self._snapshot()
+            blocks, pending, upto = yield from self._snapshot()
             comp.check(blocks)
-        messages = read_messages([m.turn() for m in recent], question, self.system_prompt)
-        return ReadContext([self._block(b) for b in blocks], recent, messages, upto)
+        policy, tokenizer = self.policy, comp.tokenizer
+        window = recent_window(pending, policy.recent_tokens, comp.count, tokenizer)
+        hits = []
+        if question is not None and policy.recall_tokens:
+            before = window[0].seq - 1 if window else upto if not pending else pending[-1].seq
+            hits = yield db("search_messages", self.session_id, question, max_seq=before, limit=RECALL_HITS)
+        plan = plan_read(question, blocks, window, hits, policy, comp.count, tokenizer)
+        return self._fit(plan, question, upto, reply_tokens)
 
-    def _fitting_context(self, question: str) -> Steps[ReadContext]:
-        """The READ context; if it overflows the model (compression lagging behind), compress first."""
-        ctx = yield from self._context(question)
-        if self._positions(ctx) >= self.engine.max_positions:
-            yield from self.compressor.compress(rebuild_on_mismatch=self.on_mismatch == "rebuild")
-            ctx = yield from self._context(question)
-        return ctx
-
-    def _positions(self, ctx: ReadContext) -> int:
-        return ctx.vectors + len(prompt_ids(self.engine.tokenizer, ctx.messages))
+    def _fit(self, plan: ReadPlan, question: str | None, upto: int, reply_tokens: int) -> ReadContext:
+        """The plan as a context that fits the model with room for the reply: recalled turns go first, then the
+        oldest blocks, then the oldest recent turns; a question too long on its own is cut in the middle."""
+        # A reply as long as asked may not fit a small model at all: then a quarter of it is kept for the reply.
+        limit = self.engine.max_positions - min(reply_tokens, self.engine.max_positions // 4)
+        blocks, recalled, recent = list(plan.blocks), list(plan.recalled), list(plan.recent)
+        while True:
+            messages = read_messages([m.turn() for m in recalled + recent], question, self.system_prompt)
+            prompt = len(prompt_ids(self.engine.tokenizer, messages)) if messages else 0
+            used = sum(b.vector_count for b in blocks) + prompt
+            if used <= limit:
+                return ReadContext(blocks, recalled, recent, messages, upto)
+            if recalled:
+                recalled = []
+            elif blocks:
+                blocks.pop(0)
+            elif recent:
+                recent.pop(0)
+            elif question is not None and self.engine.count_tokens(question) > 8:
+                asked = cut_to(Message("user", question), max(8, limit - (used - self.engine.count_tokens(question))),
+                               self.engine.count_tokens, self.engine.tokenizer)
+                if asked.content == question:
+                    raise ValueError(f"the prompt does not fit the model's {self.engine.max_positions} positions")
+                question = asked.content
+            else:
+                raise ValueError(f"the system prompt does not fit the model's {self.engine.max_positions} positions "
+                                 f"with a reply of {reply_tokens} tokens")
 
     # READ -----------------------------------------------------------------------------------------
-    def respond(self, question: str, *, remember: bool = True, **sampling: Any) -> str:
+    def respond(self, question: str, *, remember: bool = True, sampling: SamplingConfig | None = None,
+                **options: Any) -> str:
         """Reply from memory + text turns, then store question and reply together (and compress if due);
-        remember=False leaves the session as it was. sampling: GradMem.generate's options (max_new_tokens, ...)."""
-        return steps.run(self._respond(question, remember, sampling), self.store)
+        remember=False leaves the session as it was. sampling: how to decode; options replace single fields
+        of it (max_new_tokens=64)."""
+        sampling = SamplingConfig.of(sampling, **options)
+        return effects.run(self._respond(question, remember, sampling), self.store)
 
-    async def arespond(self, question: str, *, remember: bool = True, **sampling: Any) -> str:
-        return await steps.arun(self._respond(question, remember, sampling), self.store)
+    async def arespond(self, question: str, *, remember: bool = True, sampling: SamplingConfig | None = None,
+                       **options: Any) -> str:
+        sampling = SamplingConfig.of(sampling, **options)
+        return await effects.arun(self._respond(question, remember, sampling), self.store)
 
-    def _respond(self, question: str, remember: bool, sampling: dict) -> Steps[str]:
+    def _respond(self, question: str, remember: bool, sampling: SamplingConfig) -> Effects[str]:
         asked = to_message({"role": "user", "content": question}, "question")
-        ctx = yield from self._fitting_context(asked.content)
+        ctx = yield from self._context(asked.content, sampling.max_new_tokens)
         reply = yield cpu(self._generate, ctx, sampling)
         if remember:
             yield from self._add([asked, Message("assistant", reply)])
         return reply
 
-    def _generate(self, ctx: ReadContext, sampling: dict) -> str:
+    def _generate(self, ctx: ReadContext, sampling: SamplingConfig) -> str:
         with self._reading():
-            return self.engine.generate(ctx.messages, ctx.memory or None, **sampling)
+            return self.engine.generate(ctx.messages, ctx.memory or None, sampling)
 
-    def stream(self, question: str, **sampling: Any) -> Iterator[str]:
+    def stream(self, question: str, *, sampling: SamplingConfig | None = None, **options: Any) -> Iterator[str]:
         """Like respond, yielding text pieces; both turns are stored once the reply is complete."""
+        sampling = SamplingConfig.of(sampling, **options)
         asked = to_message({"role": "user", "content": question}, "question")
-        ctx = steps.run(self._fitting_context(asked.content), self.store)
+        ctx = effects.run(self._context(asked.content, sampling.max_new_tokens), self.store)
         pieces: list[str] = []
         with self._reading():
-            for piece in self.engine.stream(ctx.messages, ctx.memory or None, **sampling):
+            for piece in self.engine.stream(ctx.messages, ctx.memory or None, sampling):
                 pieces.append(piece)
                 yield piece
-        steps.run(self._add([asked, Message("assistant", "".join(pieces).strip())]), self.store)
+        effects.run(self._add([asked, Message("assistant", "".join(pieces).strip())]), self.store)
 
-    async def astream(self, question: str, **sampling: Any) -> AsyncIterator[str]:
+    async def astream(self, question: str, *, sampling: SamplingConfig | None = None,
+                      **options: Any) -> AsyncIterator[str]:
+        sampling = SamplingConfig.of(sampling, **options)
         asked = to_message({"role": "user", "content": question}, "question")
-        ctx = await steps.arun(self._fitting_context(asked.content), self.store)
+        ctx = await effects.arun(self._context(asked.content, sampling.max_new_tokens), self.store)
         reading = self._reading()
         await asyncio.to_thread(reading.__enter__)  # may wait for a LoRA model lock
         pieces: list[str] = []
         try:
-            pieces_iter = self.engine.stream(ctx.messages, ctx.memory or None, **sampling)
+            pieces_iter = self.engine.stream(ctx.messages, ctx.memory or None, sampling)
             while (piece := await asyncio.to_thread(next, pieces_iter, None)) is not None:
                 pieces.append(piece)
                 yield piece
         finally:
             reading.__exit__(None, None, None)
-        await steps.arun(self._add([asked, Message("assistant", "".join(pieces).strip())]), self.store)
+        await effects.arun(self._add([asked, Message("assistant", "".join(pieces).strip())]), self.store)
 
     # WRITE ----------------------------------------------------------------------------------------
     def compress(self, keep_last: int | None = None) -> list[MemoryBlock]:
         """Compress now, in this thread: all but the last `keep_last` messages (None: what the policy says
         is due), then consolidate past max_blocks. Returns the blocks this call created."""
-        return [self._block(b) for b in steps.run(self._compress(keep_last), self.store)]
+        return effects.run(self._compress(keep_last), self.store)
 
     async def acompress(self, keep_last: int | None = None) -> list[MemoryBlock]:
-        return [self._block(b) for b in await steps.arun(self._compress(keep_last), self.store)]
+        return await effects.arun(self._compress(keep_last), self.store)
 
-    def _compress(self, keep_last: int | None) -> Steps[list[StoredBlock]]:
+    def _compress(self, keep_last: int | None) -> Effects[list[MemoryBlock]]:
         if keep_last is not None and (not isinstance(keep_last, int) or keep_last < 0):
             raise ValueError(f"keep_last must be None or an int >= 0, got {keep_last!r}")
         comp = yield from self._ready()
         return (yield from comp.compress(keep_last, rebuild_on_mismatch=self.on_mismatch == "rebuild"))
 
-    def _compress_due(self) -> Steps[list[StoredBlock]]:
+    def _compress_due(self) -> Effects[list[MemoryBlock]]:
         comp = yield from self._ready()
         if not (yield from comp.due()):
             return []
@@ -328,12 +345,12 @@ class GradMemConversationMemory:
     def rebuild(self) -> list[MemoryBlock]:
         """Re-write the session's memory from its transcript with this engine and policy (e.g. after changing
         model or adapter); the old blocks are swapped out in one transaction."""
-        return [self._block(b) for b in steps.run(self._rebuild(), self.store)]
+        return effects.run(self._rebuild(), self.store)
 
     async def arebuild(self) -> list[MemoryBlock]:
-        return [self._block(b) for b in await steps.arun(self._rebuild(), self.store)]
+        return await effects.arun(self._rebuild(), self.store)
 
-    def _rebuild(self) -> Steps[list[StoredBlock]]:
+    def _rebuild(self) -> Effects[list[MemoryBlock]]:
         comp = yield from self._ready()
         return (yield from comp.rebuild())
 
@@ -347,34 +364,16 @@ class GradMemConversationMemory:
 
     # stats, lifecycle -----------------------------------------------------------------------------
     def stats(self) -> ConversationStats:
-        return steps.run(self._stats(), self.store)
+        return effects.run(self._stats(), self.store)
 
     async def astats(self) -> ConversationStats:
-        return await steps.arun(self._stats(), self.store)
+        return await effects.arun(self._stats(), self.store)
 
-    def _stats(self) -> Steps[ConversationStats]:
+    def _stats(self) -> Effects[ConversationStats]:
         comp = yield from self._ready()
-        stored = yield db("messages", self.session_id)
-        blocks, recent, _ = yield from self._snapshot()
-        every = [Message.from_stored(m) for m in stored]
-        mem = [self._block(b) for b in blocks]
-        vectors = sum(b.vectors.shape[0] for b in mem)
-        in_memory = sum(b.tokens for b in mem)
-        accuracy = sum(b.stats.get("token_accuracy", 0.0) * b.tokens for b in mem) / in_memory if in_memory else None
-        return ConversationStats(
-            messages=len(every),
-            text_messages=len(recent),
-            tokens_seen=sum(turn_tokens(every, comp.count, comp.tokenizer)),
-            tokens_in_memory=in_memory,
-            tokens_as_text=sum(turn_tokens(recent, comp.count, comp.tokenizer)),
-            blocks=len(mem),
-            vectors=vectors,
-            transcript_bytes=sum(len(m.content.encode()) for m in every),
-            vector_bytes=sum(b.nbytes for b in mem),
-            compression_ratio=in_memory / vectors if vectors else None,
-            write_seconds=sum(float(b.stats.get("seconds", 0.0)) for b in mem),
-            mean_token_accuracy=accuracy,
-        )
+        transcript = yield db("messages", self.session_id)
+        blocks, _, upto = yield from self._snapshot()
+        return session_stats(transcript, blocks, upto, lambda ms: turn_tokens(ms, comp.count, comp.tokenizer))
 
     def clear(self) -> None:
         """Delete the session: transcript and memory."""

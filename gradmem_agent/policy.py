@@ -5,79 +5,83 @@ Budgets are in the model's own tokens, counted on turns rendered as layout.rende
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .layout import Segment, render_turn, segment_turns
 from .messages import Message, has_tool_calls
+from .options import Mode, check_count, check_option, check_positive
 
-MODES = ("background", "inline")
 DEFAULT_SEGMENT_TOKENS = 256
+MAX_LEASE_TTL_S = 86_400.0
 
 
 @dataclass(frozen=True)
 class MemoryPolicy:
     """How a conversation's history moves from text into memory blocks.
 
-    recent_tokens: the newest turns kept as text, always at least `min_keep_messages` of them. 512, from the
-        "window_sweep" of benchmarks/results/conversation-2026-11-26-cpu2.json (SmolLM2-135M, 2 CPU threads, a
-        full memory of 512 vectors in front): prefill takes 1.0 s with a 128-token window, 1.6 s with 512,
-        2.5 s with 1024 and 4.7 s with 2048, against ~45-70 ms per decoded token, so a turn with a 64-token
-        reply takes 4.3 / 4.8 / 5.9 / 9.1 s. 512 is the largest window whose prefill stays under a third of
-        the turn (43% at 1024, 51% at 2048), and it keeps the last ~20 turns of a typical chat verbatim.
-    segment_tokens: the most text one WRITE holds (256 tokens into 16 vectors). A message longer than that is
-        cut by layout.segment_turns into pieces, one WRITE each, never truncated; the pieces of one message
-        share one block (pieces x memory_tokens vectors), so a block always covers whole messages. None: the
-        size the adapter was trained with (its adapter.json), else DEFAULT_SEGMENT_TOKENS; see
-        compression.resolve_segment_tokens.
-    memory_tokens: vectors per block. None: the adapter's trained size, else engine.write_config (16).
-    max_blocks: blocks per session before the oldest are consolidated (32: 512 vectors at most in READ).
-    min_keep_messages: never compress the last N messages (2: the last exchange stays verbatim).
-    steps, lr: override the engine's WRITE settings (engine.write_config: Adam x100 frozen, SGD K<=5 adapter).
-    mode: "background" (default: a turn never waits on a WRITE; one worker thread per conversation, whose
-        WRITE steps pause while the conversation generates) or "inline" (compress before the call that made
-        it due returns).
-    lease_ttl_s: the compression lease's lifetime, renewed while writing; a crashed writer blocks others
-        for at most this long.
+    Args:
+        recent_tokens: the newest turns READ feeds as text, at most this many tokens (the newest message is cut
+            to fit if it alone is longer; the transcript keeps it whole). Older turns are written into memory
+            once they make a full segment. The default keeps the prefill of a CPU turn well under the time of
+            its reply (docs/benchmarks.md, window sweep).
+        segment_tokens: the most text one WRITE, and one block, holds. A message longer than that is cut into
+            pieces, one block each, never truncated. None: the size the adapter was trained with, else
+            DEFAULT_SEGMENT_TOKENS.
+        memory_tokens: vectors per block. None: the adapter's trained size, else the engine's WriteConfig.
+        max_blocks: blocks per session before the oldest are consolidated into fewer.
+        read_blocks: the most blocks READ feeds for a question: those holding the turns that share the most
+            words with it, then the newest (recall.py). None: every block, in the reader's trained limit or not.
+        recall_tokens: old turns quoted as text for a question, found by the database's full-text search, up to
+            this many tokens (0: none, memory-only READ).
+        min_keep_messages: never compress the last N messages (2: the last exchange stays verbatim).
+        steps, lr: override the engine's WRITE settings (None: the adapter's, or the frozen engine's).
+        mode: "background" (a turn never waits on a WRITE: one worker thread per conversation, whose WRITE
+            steps pause while it generates) or "inline" (compress before the call that made it due returns).
+        lease_ttl_s: the compression lease's lifetime, renewed while writing; a writer that died on another
+            host blocks others for at most this long.
     """
 
     recent_tokens: int = 512
     segment_tokens: int | None = None
     memory_tokens: int | None = None
     max_blocks: int = 32
+    read_blocks: int | None = 4
+    recall_tokens: int = 192
     min_keep_messages: int = 2
     steps: int | None = None
     lr: float | None = None
-    mode: str = "background"
+    mode: Mode = "background"
     lease_ttl_s: float = 60.0
 
     def __post_init__(self) -> None:
-        for name, low in (("recent_tokens", 0), ("segment_tokens", 8), ("max_blocks", 2), ("min_keep_messages", 0)):
-            value = getattr(self, name)
-            if name == "segment_tokens" and value is None:
-                continue
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-        if self.memory_tokens is not None and (not isinstance(self.memory_tokens, int) or self.memory_tokens < 1):
-            raise ValueError(f"memory_tokens must be a positive int or None, got {self.memory_tokens!r}")
-        if self.steps is not None and (not isinstance(self.steps, int) or self.steps < 0):
-            raise ValueError(f"steps must be an int >= 0 or None, got {self.steps!r}")
-        if self.lr is not None and not (isinstance(self.lr, int | float) and self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number or None, got {self.lr!r}")
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if not (isinstance(self.lease_ttl_s, int | float) and self.lease_ttl_s > 0):
-            raise ValueError(f"lease_ttl_s must be a positive number of seconds, got {self.lease_ttl_s!r}")
+        check_count(self.recent_tokens, "recent_tokens", 0)
+        if self.segment_tokens is not None:
+            check_count(self.segment_tokens, "segment_tokens", 8)
+        if self.memory_tokens is not None:
+            check_count(self.memory_tokens, "memory_tokens", 1)
+        check_count(self.max_blocks, "max_blocks", 2)
+        if self.read_blocks is not None:
+            check_count(self.read_blocks, "read_blocks", 0)
+        check_count(self.recall_tokens, "recall_tokens", 0)
+        check_count(self.min_keep_messages, "min_keep_messages", 0)
+        if self.steps is not None:
+            check_count(self.steps, "steps", 0)
+        if self.lr is not None:
+            check_positive(self.lr, "lr")
+        check_option(self.mode, Mode, "mode")
+        if check_positive(self.lease_ttl_s, "lease_ttl_s") > MAX_LEASE_TTL_S:
+            raise ValueError(f"lease_ttl_s must be at most {MAX_LEASE_TTL_S} seconds, got {self.lease_ttl_s!r}")
 
 
 @dataclass(frozen=True)
 class BlockPlan:
-    """One block to write: messages first_seq..last_seq, as one text (or several pieces of one long message)."""
+    """One block to write: messages first_seq..last_seq as one text, or one piece of a long message (then the
+    plans of its other pieces share its seq)."""
 
     first_seq: int
     last_seq: int
-    texts: tuple[str, ...]
+    text: str
     tokens: int
 
 
@@ -145,16 +149,12 @@ def _is_piece(segment: Segment, sizes: Sequence[int], policy: MemoryPolicy) -> b
 
 
 def _group(segments: Sequence[Segment], messages: Sequence[Message]) -> list[BlockPlan]:
-    """One plan per segment, except that the pieces of one split message share a block (and its seq range)."""
-    plans: list[BlockPlan] = []
+    """One plan per segment: a block never holds more than one WRITE, so none outgrows what the reader reads."""
+    plans = []
     for seg in segments:
         first, last = messages[seg.first].seq, messages[seg.last].seq
         assert first is not None and last is not None
-        if plans and plans[-1].first_seq == first and plans[-1].last_seq == last:
-            prev = plans.pop()
-            plans.append(BlockPlan(first, last, (*prev.texts, seg.text), prev.tokens + seg.tokens))
-        else:
-            plans.append(BlockPlan(first, last, (seg.text,), seg.tokens))
+        plans.append(BlockPlan(first, last, seg.text, seg.tokens))
     return plans
 
 

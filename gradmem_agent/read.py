@@ -8,26 +8,60 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from threading import Thread
+from typing import Any
 
 import torch
 
 from .backbone import Backbone
 from .layout import turn_markers
-from .memory import Memory
+from .options import check_count, check_positive, check_real
+from .storage import MemoryBlock
 
 ROLES = ("system", "user", "assistant", "tool")
 
 
 @dataclass(frozen=True)
 class SamplingConfig:
+    """How a reply is decoded; the one set of options for GradMem, conversations and ChatGradMem.
+
+    Args:
+        max_new_tokens: the longest reply, in tokens.
+        temperature: 0 decodes greedily; above 0 samples with this temperature.
+        top_p: nucleus sampling: the smallest set of tokens whose probability reaches top_p (1: all).
+        top_k: sample among the k most likely tokens (0: no limit).
+        repetition_penalty: above 1 discourages repeating tokens (1: off).
+        seed: seeds the sampler, for reproducible sampled replies.
+    """
+
     max_new_tokens: int = 256
     temperature: float = 0.0
     top_p: float = 1.0
     top_k: int = 0
     repetition_penalty: float = 1.0
     seed: int | None = None
+
+    def __post_init__(self) -> None:
+        check_count(self.max_new_tokens, "max_new_tokens", 1)
+        if check_real(self.temperature, "temperature") < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature!r}")
+        if not 0 < check_real(self.top_p, "top_p") <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p!r}")
+        check_count(self.top_k, "top_k", 0)
+        check_positive(self.repetition_penalty, "repetition_penalty")
+        if self.seed is not None:
+            check_count(self.seed, "seed", 0)
+
+    @classmethod
+    def of(cls, sampling: SamplingConfig | None = None, **options: Any) -> SamplingConfig:
+        """`sampling` (default: the defaults) with single options replaced; TypeError for an unknown one."""
+        base = sampling if sampling is not None else cls()
+        if not isinstance(base, SamplingConfig):
+            raise TypeError(f"sampling must be a SamplingConfig, got {type(base).__name__}")
+        if unknown := set(options) - set(cls.__dataclass_fields__):
+            raise TypeError(f"unknown sampling option(s) {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
+        return replace(base, **options) if options else base
 
     def generate_kwargs(self) -> dict:
         kwargs: dict = {"max_new_tokens": self.max_new_tokens, "repetition_penalty": self.repetition_penalty}
@@ -53,16 +87,19 @@ def check_messages(messages: Sequence[dict]) -> list[dict[str, str]]:
     return clean
 
 
-def stack_memory(memory: Memory | Sequence[Memory] | torch.Tensor | None, hidden: int) -> torch.Tensor:
+MemoryInput = MemoryBlock | Sequence[MemoryBlock | torch.Tensor] | torch.Tensor | None
+
+
+def stack_memory(memory: MemoryInput, hidden: int) -> torch.Tensor:
     """Concatenate blocks (oldest first) into one [n*m, d] fp32 tensor ([0, d] for none)."""
     if memory is None:
         return torch.zeros(0, hidden)
     if isinstance(memory, torch.Tensor):
         blocks = [memory]
-    elif isinstance(memory, Memory):
+    elif isinstance(memory, MemoryBlock):
         blocks = [memory.vectors]
     else:
-        blocks = [m.vectors if isinstance(m, Memory) else m for m in memory]
+        blocks = [m.vectors if isinstance(m, MemoryBlock) else m for m in memory]
     if not blocks:
         return torch.zeros(0, hidden)
     for b in blocks:

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import torch
 
 from .backbone import Backbone
-from .memory import WriteStats
-
-OPTIMIZERS = ("sgd", "nsgd", "adam")
+from .options import Optimizer, check_count, check_option, check_positive, check_real
+from .storage import WriteStats
 
 
 def normalized(grad: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
@@ -26,38 +25,46 @@ def normalized(grad: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return grad / rms
 
 
-def sgd_step(memory: torch.Tensor, grad: torch.Tensor, lr: float, optimizer: str) -> torch.Tensor:
+def sgd_step(memory: torch.Tensor, grad: torch.Tensor, lr: float, optimizer: Optimizer) -> torch.Tensor:
     """One "sgd" or "nsgd" step: the same rule in the inference WRITE and in the unrolled training WRITE."""
     return memory - lr * (normalized(grad) if optimizer == "nsgd" else grad)
 
 
 @dataclass(frozen=True)
 class WriteConfig:
-    """Inner-loop settings. Frozen model: Adam lr 0.3 for ~100 steps; trained adapter: SGD, K <= 5."""
+    """Inner-loop settings. Frozen model: Adam lr 0.3 for ~100 steps; trained adapter: SGD, K <= 5.
+
+    Args:
+        memory_tokens: vectors per memory (per piece of text).
+        steps: gradient steps K.
+        lr: inner step size.
+        optimizer: "sgd" (the paper's rule), "nsgd" (each sample's gradient scaled to unit RMS) or "adam".
+        target_accuracy: stop a sample once its teacher-forced accuracy reaches this (None: run all steps).
+        batch_size: texts per WRITE pass; None: 32 on an accelerator, 4 on the CPU (write_batch_size).
+        betas, eps: Adam's.
+        skip_tokens: leading text tokens hidden from the WRITE (an adapter trained so records it).
+    """
 
     memory_tokens: int = 16
     steps: int = 100
     lr: float = 0.3
-    optimizer: str = "adam"
+    optimizer: Optimizer = "adam"
     target_accuracy: float | None = 1.0
-    batch_size: int | None = None  # texts per WRITE pass; None: write_batch_size(device)
+    batch_size: int | None = None
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
-    skip_tokens: int = 0  # leading text tokens hidden from WRITE (an adapter trained so says so)
+    skip_tokens: int = 0
 
     def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.memory_tokens < 1:
-            raise ValueError(f"memory_tokens must be >= 1, got {self.memory_tokens}")
-        if self.steps < 0:
-            raise ValueError(f"steps must be >= 0, got {self.steps}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number, got {self.lr}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.skip_tokens < 0:
-            raise ValueError(f"skip_tokens must be >= 0, got {self.skip_tokens}")
+        check_option(self.optimizer, Optimizer, "optimizer")
+        check_count(self.memory_tokens, "memory_tokens", 1)
+        check_count(self.steps, "steps", 0)
+        check_positive(self.lr, "lr")
+        if self.batch_size is not None:
+            check_count(self.batch_size, "batch_size", 1)
+        check_count(self.skip_tokens, "skip_tokens", 0)
+        if self.target_accuracy is not None and not (0.0 <= check_real(self.target_accuracy, "target_accuracy") <= 1.0):
+            raise ValueError(f"target_accuracy must be between 0 and 1 or None, got {self.target_accuracy!r}")
 
 
 ProgressFn = Callable[[int, int], None]
@@ -158,13 +165,13 @@ def write_batch(
     for row in range(batch):
         steps_done = len(history[row]) - 1
         stats = WriteStats(
+            tokens=int(lengths[row]),
             token_accuracy=float(max(best_acc[row], 0.0)),
             loss=float(best_loss[row]),
             steps=steps_done,
             seconds=seconds,
-            tokens=int(lengths[row]),
             stopped=stopped[row],
-            history=history[row],
+            history=tuple(history[row]),
         )
         results.append((best[row].detach().cpu(), stats))
     return results
@@ -191,7 +198,7 @@ def unrolled_write(
     lr: float,
     second_order: bool | int = True,
     skip_tokens: int = 0,
-    optimizer: str = "sgd",
+    optimizer: Optimizer = "sgd",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """K SGD steps ("sgd", or "nsgd": per-sample normalised gradient) from M0 that stay differentiable.
 

@@ -21,6 +21,7 @@ from langchain_core.messages import BaseMessage
 
 from gradmem_agent.conversation import GradMemConversationMemory
 from gradmem_agent.engine import GradMem
+from gradmem_agent.messages import to_langchain
 
 from .chat_model import default_engine, shared_store, to_record
 
@@ -58,7 +59,7 @@ class GradMemChatMessageHistory(BaseChatMessageHistory):
         return self.memory.langchain_messages()
 
     async def aget_messages(self) -> list[BaseMessage]:
-        return [m.to_langchain() for m in await self.memory.aget_messages()]
+        return [to_langchain(m) for m in await self.memory.aget_messages()]
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Store the messages in one transaction (then compress if due)."""
@@ -78,7 +79,7 @@ class GradMemChatMessageHistory(BaseChatMessageHistory):
     @property
     def transcript(self) -> list[BaseMessage]:
         """Every message ever added (compressed or not), oldest first."""
-        return [m.to_langchain() for m in self.memory.transcript]
+        return [to_langchain(m) for m in self.memory.transcript]
 
     def close(self) -> None:
         self.memory.close()

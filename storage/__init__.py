@@ -3,20 +3,23 @@
 SQLite (default, one file) or PostgreSQL, through SQLAlchemy; every SQLStore method has an async twin.
 """
 
-from .engines import default_url
+from .connection import default_url
 from .errors import ConcurrentCompressionError, CorruptBlockError, FingerprintMismatchError, StorageError
-from .records import MessageRecord, SessionInfo, StoredBlock, StoredMessage
+from .records import EncodedVectors, MemoryBlock, Message, SessionInfo, WriteStats
+from .search import SearchHit
 from .store import SQLStore
 
 __all__ = [
     "ConcurrentCompressionError",
     "CorruptBlockError",
+    "EncodedVectors",
     "FingerprintMismatchError",
-    "MessageRecord",
+    "MemoryBlock",
+    "Message",
     "SQLStore",
+    "SearchHit",
     "SessionInfo",
     "StorageError",
-    "StoredBlock",
-    "StoredMessage",
+    "WriteStats",
     "default_url",
 ]

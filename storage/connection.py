@@ -1,4 +1,4 @@
-"""Engine creation: URLs, sync/async twins of one URL, and SQLite connection setup."""
+"""Connecting to the database: URLs, SQLAlchemy engines (sync/async twins of one URL), SQLite setup."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _with_driver(url: URL, keep: set[str], drivers: dict[str, str], kind: str) -
     if backend not in drivers:
         raise StorageError(
             f"cannot derive a {kind} URL from {url.drivername!r}: only sqlite and postgresql are "
-            "supported; pass engine= / async_engine= yourself"
+            "supported; pass sql_engine= / async_sql_engine= yourself"
         )
     return url.set(drivername=drivers[backend])
 

@@ -1,8 +1,8 @@
-"""Memory blocks: validation/encoding of new blocks, and the transactional writes and reads."""
+"""Memory blocks: checking and encoding new blocks, and the transactional writes and reads."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,19 +10,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .errors import ConcurrentCompressionError
-from .records import StoredBlock
+from .records import EncodedVectors, MemoryBlock
 from .schema import BlockRow, SessionRow
 from .sessions import lock_session_row, utcnow
 from .validation import check_int, check_json, check_optional_text, check_text
 from .vectors import encode_vectors
 
-_BLOCK_KEYS = {"first_seq", "last_seq", "vectors", "model_fingerprint", "adapter_id", "stats", "level"}
-_REQUIRED_KEYS = {"first_seq", "last_seq", "vectors", "model_fingerprint"}
-
 
 @dataclass(frozen=True)
 class BlockSpec:
-    """A validated new block with its vectors already serialised."""
+    """A validated block to insert, its vectors already serialised."""
 
     first_seq: int
     last_seq: int
@@ -35,59 +32,41 @@ class BlockSpec:
     stats: dict[str, Any]
 
 
-def prepare_block(
-    *,
-    first_seq: int,
-    last_seq: int,
-    vectors: Any,
-    model_fingerprint: str,
-    adapter_id: str | None = None,
-    stats: dict[str, Any] | None = None,
-    level: int = 0,
-) -> BlockSpec:
-    check_int(first_seq, "first_seq", minimum=0)
-    check_int(last_seq, "last_seq", minimum=first_seq)
-    check_int(level, "level", minimum=0)
-    check_text(model_fingerprint, "model_fingerprint", allow_empty=False)
-    check_optional_text(adapter_id, "adapter_id")
-    stats = {} if stats is None else stats
-    if not isinstance(stats, dict):
-        raise TypeError(f"stats must be a dict, got {type(stats).__name__}")
-    check_json(stats, "stats")
-    blob, dtype, shape = encode_vectors(vectors)
-    return BlockSpec(first_seq, last_seq, level, blob, dtype, shape, model_fingerprint, adapter_id, stats)
+def prepare_block(block: MemoryBlock, where: str = "block") -> BlockSpec:
+    """Check a placed block (first_seq..last_seq set) and serialise its vectors."""
+    if not isinstance(block, MemoryBlock):
+        raise TypeError(f"{where} must be a MemoryBlock, got {type(block).__name__}")
+    if block.first_seq is None or block.last_seq is None:
+        raise ValueError(f"{where} is not placed on any messages: use block.placed(first_seq, last_seq)")
+    check_int(block.first_seq, f"{where}.first_seq", minimum=0)
+    check_int(block.last_seq, f"{where}.last_seq", minimum=block.first_seq)
+    check_int(block.level, f"{where}.level", minimum=0)
+    check_text(block.model_fingerprint, f"{where}.model_fingerprint", allow_empty=False)
+    check_optional_text(block.adapter_id, f"{where}.adapter_id")
+    stats = block.stats.to_dict()
+    check_json(stats, f"{where}.stats")
+    blob, dtype, shape = encode_vectors(block.vectors)
+    return BlockSpec(block.first_seq, block.last_seq, block.level, blob, dtype, shape, block.model_fingerprint,
+                     block.adapter_id, stats)
 
 
-def prepare_block_dict(index: int, block: Mapping[str, Any]) -> BlockSpec:
-    """prepare_block for one item of replace_blocks' new_blocks ('compressed_upto' is handled there)."""
-    if not isinstance(block, Mapping):
-        raise TypeError(f"new_blocks[{index}] must be a dict, got {type(block).__name__}")
-    keys = set(block) - {"compressed_upto"}
-    if unknown := keys - _BLOCK_KEYS:
-        raise TypeError(f"new_blocks[{index}] has unknown keys {sorted(unknown)}")
-    if missing := _REQUIRED_KEYS - keys:
-        raise TypeError(f"new_blocks[{index}] lacks keys {sorted(missing)}")
-    return prepare_block(**{key: block[key] for key in keys})
-
-
-def _stored(row: BlockRow) -> StoredBlock:
-    return StoredBlock(
+def _stored(row: BlockRow) -> MemoryBlock:
+    return MemoryBlock(
+        model_fingerprint=row.model_fingerprint,
+        adapter_id=row.adapter_id,
+        shape=tuple(row.shape),
+        source=EncodedVectors(bytes(row.vectors), row.dtype, tuple(row.shape)),
+        raw_stats=row.stats,
         id=row.id,
         session_id=row.session_id,
         first_seq=row.first_seq,
         last_seq=row.last_seq,
-        dtype=row.dtype,
-        shape=list(row.shape),
-        model_fingerprint=row.model_fingerprint,
-        adapter_id=row.adapter_id,
-        stats=row.stats,
-        created_at=row.created_at,
         level=row.level,
-        vectors_bytes=bytes(row.vectors),
+        created_at=row.created_at,
     )
 
 
-def _insert(session: Session, session_id: str, specs: Sequence[BlockSpec]) -> list[StoredBlock]:
+def _insert(session: Session, session_id: str, specs: Sequence[BlockSpec]) -> list[MemoryBlock]:
     now = utcnow()
     rows = [
         BlockRow(
@@ -125,24 +104,34 @@ def _check_within_transcript(row: SessionRow, last_seq: int) -> None:
         )
 
 
-def add(session: Session, session_id: str, spec: BlockSpec, expected_compressed_upto: int) -> StoredBlock:
-    """Insert the block and advance compressed_upto, if the session is as the caller last saw it."""
+def add(session: Session, session_id: str, specs: Sequence[BlockSpec], expected_compressed_upto: int
+        ) -> list[MemoryBlock]:
+    """Insert a run of blocks and advance compressed_upto to its end, if the session is as the caller last saw
+    it. The run starts right after compressed_upto and each block follows the one before it, except that the
+    pieces of one long message (blocks of that message alone) follow each other on the same seq."""
     row = _locked_session(session, session_id)
     if row.compressed_upto != expected_compressed_upto:
         raise ConcurrentCompressionError(
             f"session {session_id!r} is compressed up to seq {row.compressed_upto}, not "
             f"{expected_compressed_upto} as expected: another compression ran first; nothing was written"
         )
-    if spec.first_seq != expected_compressed_upto + 1:
-        raise ConcurrentCompressionError(
-            f"a new block of session {session_id!r} must start at seq {expected_compressed_upto + 1}, "
-            f"not {spec.first_seq}; nothing was written"
-        )
-    _check_within_transcript(row, spec.last_seq)
-    (block,) = _insert(session, session_id, [spec])
-    row.compressed_upto = spec.last_seq
-    row.updated_at = block.created_at
-    return block
+    previous: BlockSpec | None = None
+    for spec in specs:
+        piece = previous is not None and previous.first_seq == previous.last_seq == spec.first_seq == spec.last_seq
+        start = expected_compressed_upto + 1 if previous is None else previous.last_seq + 1
+        if spec.first_seq != start and not piece:
+            raise ConcurrentCompressionError(
+                f"a new block of session {session_id!r} must start at seq {start}, not {spec.first_seq}; "
+                "nothing was written"
+            )
+        previous = spec
+    if previous is None:
+        return []
+    _check_within_transcript(row, previous.last_seq)
+    blocks = _insert(session, session_id, specs)
+    row.compressed_upto = previous.last_seq
+    row.updated_at = blocks[-1].created_at
+    return blocks
 
 
 def replace(
@@ -151,7 +140,7 @@ def replace(
     old_block_ids: Sequence[int],
     specs: Sequence[BlockSpec],
     compressed_upto: int | None,
-) -> list[StoredBlock]:
+) -> list[MemoryBlock]:
     """Swap blocks atomically; compressed_upto changes only when given."""
     row = _locked_session(session, session_id)
     wanted = set(old_block_ids)
@@ -173,7 +162,7 @@ def replace(
     return blocks
 
 
-def read(session: Session, session_id: str) -> list[StoredBlock]:
+def read(session: Session, session_id: str) -> list[MemoryBlock]:
     stmt = (
         select(BlockRow)
         .where(BlockRow.session_id == session_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,6 +25,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    update,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -30,7 +33,9 @@ from sqlalchemy.types import TypeDecorator
 from .errors import StorageError
 from .validation import MAX_OWNER_LENGTH, MAX_ROLE_LENGTH, MAX_SESSION_ID_LENGTH
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: full-text search over message contents
+
+TEXT_SEARCH_CONFIG = "english"  # PostgreSQL's stemming and stop words for recall
 
 # Advisory-lock key ("grad" in ASCII); it only has to be the same in every process creating the tables.
 _PG_SCHEMA_LOCK_KEY = 0x67726164
@@ -61,6 +66,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class StatsJSON(TypeDecorator[Any]):
+    """JSON on PostgreSQL; on SQLite, text that the block parses on first use, so that a row whose JSON is
+    broken still loads (and reports itself corrupt where its statistics are read) instead of failing the
+    whole query."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        return dialect.type_descriptor(Text() if dialect.name == "sqlite" else JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite" and value is not None:
+            return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -129,7 +151,7 @@ class BlockRow(Base):
     shape: Mapped[list[int]] = mapped_column(JSON)
     model_fingerprint: Mapped[str] = mapped_column(Text)
     adapter_id: Mapped[str | None] = mapped_column(Text)
-    stats: Mapped[dict[str, Any]] = mapped_column(JSON)
+    stats: Mapped[Any] = mapped_column(StatsJSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -137,27 +159,66 @@ _DATA_TABLES = {SessionRow.__tablename__, MessageRow.__tablename__, BlockRow.__t
 
 
 def ensure_schema(conn: Connection) -> None:
-    """Create the tables if absent; refuse databases of another or newer schema. Call inside a transaction."""
+    """Create the tables if absent, migrate older schemas, refuse newer or foreign ones. Call in a transaction."""
     if conn.dialect.name == "postgresql":
         # Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalogs.
         conn.execute(select(func.pg_advisory_xact_lock(_PG_SCHEMA_LOCK_KEY)))
     tables = set(inspect(conn).get_table_names())
-    versions: list[int] = []
+    version = None
     if SchemaVersionRow.__tablename__ in tables:
-        versions = list(conn.execute(select(SchemaVersionRow.version)).scalars())
-        if versions:
-            _check_version(versions)
+        version = _check_version(list(conn.execute(select(SchemaVersionRow.version)).scalars()))
     elif clash := tables & _DATA_TABLES:
         raise StorageError(
             f"the database already has table(s) {sorted(clash)} but no schema_version table: "
             "it is not a gradmem-agent database; use another database or schema"
         )
     Base.metadata.create_all(conn)  # checkfirst: creates only what is missing
-    if not versions:
+    if version is None:
+        for migrate in MIGRATIONS.values():
+            migrate(conn)
         conn.execute(insert(SchemaVersionRow).values(id=1, version=SCHEMA_VERSION))
+        return
+    for step in range(version, SCHEMA_VERSION):
+        MIGRATIONS[step + 1](conn)
+    if version != SCHEMA_VERSION:
+        conn.execute(update(SchemaVersionRow).values(version=SCHEMA_VERSION))
 
 
-def _check_version(versions: list[int]) -> None:
+def _full_text_search(conn: Connection) -> None:
+    """Version 2: an index of message contents for recall, kept up to date in the transaction of each change
+    (SQLite: an FTS5 table with triggers; PostgreSQL: a generated tsvector column with a GIN index)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5("
+            "content, content='messages', content_rowid='id', tokenize='porter unicode61')"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN "
+            "INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN "
+            "INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF content ON messages BEGIN "
+            "INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); "
+            "INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END"
+        )
+        conn.exec_driver_sql("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"ALTER TABLE messages ADD COLUMN IF NOT EXISTS content_tsv tsvector "
+            f"GENERATED ALWAYS AS (to_tsvector('{TEXT_SEARCH_CONFIG}', content)) STORED"
+        )
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_messages_content_tsv ON messages USING GIN (content_tsv)")
+
+
+# Version n's migration from version n - 1; a new database runs them all. Each is idempotent.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _full_text_search}
+
+
+def _check_version(versions: list[int]) -> int:
     if len(versions) != 1:
         raise StorageError(f"schema_version must have exactly one row, found {len(versions)}")
     (version,) = versions
@@ -166,8 +227,6 @@ def _check_version(versions: list[int]) -> None:
             f"the database has gradmem-agent schema version {version}, newer than the version "
             f"{SCHEMA_VERSION} this code supports: upgrade gradmem-agent"
         )
-    if version != SCHEMA_VERSION:
-        raise StorageError(
-            f"the database has unknown gradmem-agent schema version {version} "
-            f"(this code supports {SCHEMA_VERSION}) and no migration exists for it"
-        )
+    if version < 1:
+        raise StorageError(f"the database has unknown gradmem-agent schema version {version}")
+    return version

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Engine, make_url
 from sqlalchemy.engine import URL
@@ -17,24 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from . import lease as lease_ops
-from . import memory, retention, sessions, transcript
-from .engines import WRITE_OPTION, default_url, make_async_engine, make_engine, prepare_engine
+from . import memory, retention, search, sessions, transcript
+from .connection import WRITE_OPTION, default_url, make_async_engine, make_engine, prepare_engine
 from .errors import ConcurrentCompressionError
-from .records import MessageRecord, SessionInfo, StoredBlock, StoredMessage
+from .records import MemoryBlock, Message, SessionInfo
 from .retry import arun_with_retry, run_with_retry
 from .schema import ensure_schema
+from .search import SearchHit, query_terms
 from .validation import (
     MAX_OWNER_LENGTH,
     check_aware,
     check_int,
-    check_records,
+    check_messages,
     check_seconds,
     check_session_id,
     check_text,
 )
-
-if TYPE_CHECKING:
-    import torch
 
 T = TypeVar("T")
 _POLL_MAX_S = 0.25
@@ -43,8 +41,8 @@ _POLL_MAX_S = 0.25
 class SQLStore:
     """Chat transcript and memory blocks in one SQL database.
 
-    Every method `x` has an async twin `ax` with the same arguments. Engines are created on first
-    use; the async one is derived from the sync URL (sqlite -> sqlite+aiosqlite, postgresql ->
+    Every method `x` has an async twin `ax` with the same arguments. SQLAlchemy engines are created on
+    first use; the async one is derived from the sync URL (sqlite -> sqlite+aiosqlite, postgresql ->
     postgresql+psycopg async) unless passed. An in-memory SQLite URL gives the sync and async
     sides two separate databases. After using async methods, close with `aclose()`.
 
@@ -58,21 +56,21 @@ class SQLStore:
         self,
         url: str | URL | None = None,
         *,
-        engine: Engine | None = None,
-        async_engine: AsyncEngine | None = None,
+        sql_engine: Engine | None = None,
+        async_sql_engine: AsyncEngine | None = None,
     ) -> None:
-        if url is None and engine is None and async_engine is None:
+        if url is None and sql_engine is None and async_sql_engine is None:
             url = default_url()
         if url is None:
-            known = engine if engine is not None else async_engine
+            known = sql_engine if sql_engine is not None else async_sql_engine
             assert known is not None
             url = known.url
         self._url = url
-        self._engine = engine
-        self._async_engine = async_engine
-        self._owns_engine = engine is None
-        self._owns_async_engine = async_engine is None
-        for given in (engine, async_engine.sync_engine if async_engine else None):
+        self._engine = sql_engine
+        self._async_engine = async_sql_engine
+        self._owns_engine = sql_engine is None
+        self._owns_async_engine = async_sql_engine is None
+        for given in (sql_engine, async_sql_engine.sync_engine if async_sql_engine else None):
             if given is not None:
                 prepare_engine(given)
         self._write_engine: Engine | None = None
@@ -81,19 +79,19 @@ class SQLStore:
         self._schema_ready = False
         self._async_schema_ready = False
 
-    # -- engines ---------------------------------------------------------------------------------
+    # -- SQL engines -----------------------------------------------------------------------------
 
     @property
-    def engine(self) -> Engine:
-        """The synchronous engine (created on first access)."""
+    def sql_engine(self) -> Engine:
+        """The synchronous SQLAlchemy engine (created on first access)."""
         with self._lock:
             if self._engine is None:
                 self._engine = make_engine(self._url)
             return self._engine
 
     @property
-    def async_engine(self) -> AsyncEngine:
-        """The asyncio engine (created on first access)."""
+    def async_sql_engine(self) -> AsyncEngine:
+        """The asyncio SQLAlchemy engine (created on first access)."""
         with self._lock:
             if self._async_engine is None:
                 self._async_engine = make_async_engine(self._url)
@@ -101,12 +99,12 @@ class SQLStore:
 
     def _writer(self) -> Engine:
         if self._write_engine is None:
-            self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+            self._write_engine = self.sql_engine.execution_options(**{WRITE_OPTION: True})
         return self._write_engine
 
     def _async_writer(self) -> AsyncEngine:
         if self._async_write_engine is None:
-            self._async_write_engine = self.async_engine.execution_options(**{WRITE_OPTION: True})
+            self._async_write_engine = self.async_sql_engine.execution_options(**{WRITE_OPTION: True})
         return self._async_write_engine
 
     def _ensure_schema(self) -> None:
@@ -134,7 +132,7 @@ class SQLStore:
     def _run(self, op: Callable[..., T], *args: Any, write: bool = False, integrity: bool = False) -> T:
         """Run `op(orm_session, *args)` in one transaction, retrying transient failures."""
         self._ensure_schema()
-        engine = self._writer() if write else self.engine
+        engine = self._writer() if write else self.sql_engine
 
         def attempt() -> T:
             with Session(engine, expire_on_commit=False) as session, session.begin():
@@ -144,7 +142,7 @@ class SQLStore:
 
     async def _arun(self, op: Callable[..., T], *args: Any, write: bool = False, integrity: bool = False) -> T:
         await self._aensure_schema()
-        engine = self._async_writer() if write else self.async_engine
+        engine = self._async_writer() if write else self.async_sql_engine
 
         async def attempt() -> T:
             async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
@@ -154,27 +152,42 @@ class SQLStore:
 
     # -- transcript ------------------------------------------------------------------------------
 
-    def append_messages(self, session_id: str, records: Sequence[MessageRecord]) -> list[StoredMessage]:
-        """Append records with consecutive seqs in one transaction (all or nothing); creates the session."""
-        session_id, records = check_session_id(session_id), check_records(records)
-        if not records:
+    def append_messages(self, session_id: str, messages: Sequence[Message]) -> list[Message]:
+        """Append messages with consecutive seqs in one transaction (all or nothing); creates the session.
+        Returns them as stored (seq and created_at set)."""
+        session_id, messages = check_session_id(session_id), check_messages(messages)
+        if not messages:
             return []
-        return self._run(transcript.append, session_id, records, write=True, integrity=True)
+        return self._run(transcript.append, session_id, messages, write=True, integrity=True)
 
-    async def aappend_messages(self, session_id: str, records: Sequence[MessageRecord]) -> list[StoredMessage]:
-        session_id, records = check_session_id(session_id), check_records(records)
-        if not records:
+    async def aappend_messages(self, session_id: str, messages: Sequence[Message]) -> list[Message]:
+        session_id, messages = check_session_id(session_id), check_messages(messages)
+        if not messages:
             return []
-        return await self._arun(transcript.append, session_id, records, write=True, integrity=True)
+        return await self._arun(transcript.append, session_id, messages, write=True, integrity=True)
 
-    def messages(self, session_id: str, start_seq: int = 0, end_seq: int | None = None) -> list[StoredMessage]:
+    def messages(self, session_id: str, start_seq: int = 0, end_seq: int | None = None) -> list[Message]:
         """Messages with start_seq <= seq <= end_seq (inclusive), ordered by seq."""
         args = _message_range(session_id, start_seq, end_seq)
         return self._run(transcript.read, *args)
 
-    async def amessages(self, session_id: str, start_seq: int = 0, end_seq: int | None = None) -> list[StoredMessage]:
+    async def amessages(self, session_id: str, start_seq: int = 0, end_seq: int | None = None) -> list[Message]:
         args = _message_range(session_id, start_seq, end_seq)
         return await self._arun(transcript.read, *args)
+
+    def search_messages(self, session_id: str, query: str, *, max_seq: int | None = None,
+                        limit: int = 20) -> list[SearchHit]:
+        """Messages with seq <= max_seq that share words with `query` (stop words aside), best match first.
+
+        The database's own full-text index ranks them (SQLite FTS5's BM25, PostgreSQL's ts_rank_cd), with
+        stemming: "planted" finds "plant". A query of stop words only finds nothing."""
+        args = _search_args(session_id, query, max_seq, limit)
+        return self._run(search.search, *args)
+
+    async def asearch_messages(self, session_id: str, query: str, *, max_seq: int | None = None,
+                               limit: int = 20) -> list[SearchHit]:
+        args = _search_args(session_id, query, max_seq, limit)
+        return await self._arun(search.search, *args)
 
     def message_count(self, session_id: str) -> int:
         """Messages currently stored (pruned ones excluded)."""
@@ -221,75 +234,43 @@ class SQLStore:
 
     # -- memory blocks ---------------------------------------------------------------------------
 
-    def add_block(
-        self,
-        session_id: str,
-        *,
-        first_seq: int,
-        last_seq: int,
-        vectors: torch.Tensor,
-        model_fingerprint: str,
-        adapter_id: str | None = None,
-        stats: dict[str, Any] | None = None,
-        expected_compressed_upto: int,
-        level: int = 0,
-    ) -> StoredBlock:
-        """Insert a block and set compressed_upto = last_seq in one transaction.
+    def add_block(self, session_id: str, block: MemoryBlock, *, expected_compressed_upto: int) -> MemoryBlock:
+        """Insert a placed block and set compressed_upto = block.last_seq, in one transaction.
 
         Raises ConcurrentCompressionError, writing nothing, unless compressed_upto still equals
-        expected_compressed_upto, first_seq == expected_compressed_upto + 1 and last_seq <= last_seq().
+        expected_compressed_upto, block.first_seq == expected_compressed_upto + 1 and block.last_seq <= last_seq().
         """
-        session_id = check_session_id(session_id)
-        check_int(expected_compressed_upto, "expected_compressed_upto", minimum=-1)
-        spec = memory.prepare_block(
-            first_seq=first_seq,
-            last_seq=last_seq,
-            vectors=vectors,
-            model_fingerprint=model_fingerprint,
-            adapter_id=adapter_id,
-            stats=stats,
-            level=level,
-        )
-        return self._run(memory.add, session_id, spec, expected_compressed_upto, write=True)
+        args = _addition(session_id, [block], expected_compressed_upto)
+        return self._run(memory.add, *args, write=True)[0]
 
-    async def aadd_block(
-        self,
-        session_id: str,
-        *,
-        first_seq: int,
-        last_seq: int,
-        vectors: torch.Tensor,
-        model_fingerprint: str,
-        adapter_id: str | None = None,
-        stats: dict[str, Any] | None = None,
-        expected_compressed_upto: int,
-        level: int = 0,
-    ) -> StoredBlock:
-        session_id = check_session_id(session_id)
-        check_int(expected_compressed_upto, "expected_compressed_upto", minimum=-1)
-        spec = memory.prepare_block(
-            first_seq=first_seq,
-            last_seq=last_seq,
-            vectors=vectors,
-            model_fingerprint=model_fingerprint,
-            adapter_id=adapter_id,
-            stats=stats,
-            level=level,
-        )
-        return await self._arun(memory.add, session_id, spec, expected_compressed_upto, write=True)
+    async def aadd_block(self, session_id: str, block: MemoryBlock, *, expected_compressed_upto: int) -> MemoryBlock:
+        args = _addition(session_id, [block], expected_compressed_upto)
+        return (await self._arun(memory.add, *args, write=True))[0]
+
+    def add_blocks(self, session_id: str, blocks: Sequence[MemoryBlock], *,
+                   expected_compressed_upto: int) -> list[MemoryBlock]:
+        """add_block for a run of consecutive blocks, all or nothing (the pieces of one long message, written
+        into several blocks, share its seq)."""
+        args = _addition(session_id, blocks, expected_compressed_upto)
+        return self._run(memory.add, *args, write=True)
+
+    async def aadd_blocks(self, session_id: str, blocks: Sequence[MemoryBlock], *,
+                          expected_compressed_upto: int) -> list[MemoryBlock]:
+        args = _addition(session_id, blocks, expected_compressed_upto)
+        return await self._arun(memory.add, *args, write=True)
 
     def replace_blocks(
         self,
         session_id: str,
         old_block_ids: Sequence[int],
-        new_blocks: Sequence[Mapping[str, Any]],
+        new_blocks: Sequence[MemoryBlock],
         *,
         compressed_upto: int | None = None,
-    ) -> list[StoredBlock]:
-        """Atomically delete `old_block_ids` and insert `new_blocks` (dicts of add_block's keywords).
+    ) -> list[MemoryBlock]:
+        """Atomically delete `old_block_ids` and insert `new_blocks` (placed blocks).
 
-        compressed_upto is left alone unless given, as this keyword or as a 'compressed_upto' key
-        of the dicts. ConcurrentCompressionError (nothing written) if any old block is gone.
+        compressed_upto is left alone unless given. ConcurrentCompressionError (nothing written) if any old
+        block is gone.
         """
         args = _replacement(session_id, old_block_ids, new_blocks, compressed_upto)
         return self._run(memory.replace, *args, write=True)
@@ -298,18 +279,18 @@ class SQLStore:
         self,
         session_id: str,
         old_block_ids: Sequence[int],
-        new_blocks: Sequence[Mapping[str, Any]],
+        new_blocks: Sequence[MemoryBlock],
         *,
         compressed_upto: int | None = None,
-    ) -> list[StoredBlock]:
+    ) -> list[MemoryBlock]:
         args = _replacement(session_id, old_block_ids, new_blocks, compressed_upto)
         return await self._arun(memory.replace, *args, write=True)
 
-    def blocks(self, session_id: str) -> list[StoredBlock]:
-        """All blocks of the session ordered by first_seq (vectors still encoded; see StoredBlock.tensor)."""
+    def blocks(self, session_id: str) -> list[MemoryBlock]:
+        """All blocks of the session ordered by first_seq (vectors still encoded; see MemoryBlock.tensor)."""
         return self._run(memory.read, check_session_id(session_id))
 
-    async def ablocks(self, session_id: str) -> list[StoredBlock]:
+    async def ablocks(self, session_id: str) -> list[MemoryBlock]:
         return await self._arun(memory.read, check_session_id(session_id))
 
     # -- compression lease -----------------------------------------------------------------------
@@ -463,28 +444,42 @@ def _message_range(session_id: str, start_seq: int, end_seq: int | None) -> tupl
     return session_id, start_seq, end_seq
 
 
+def _search_args(session_id: str, query: str, max_seq: int | None, limit: int
+                 ) -> tuple[str, list[str], int | None, int]:
+    session_id = check_session_id(session_id)
+    terms = query_terms(check_text(query, "query"))
+    if max_seq is not None:
+        check_int(max_seq, "max_seq", minimum=-1)
+    return session_id, terms, max_seq, check_int(limit, "limit", minimum=1, maximum=10_000)
+
+
+def _addition(session_id: str, blocks: Sequence[MemoryBlock], expected_compressed_upto: int
+              ) -> tuple[str, list[memory.BlockSpec], int]:
+    session_id = check_session_id(session_id)
+    check_int(expected_compressed_upto, "expected_compressed_upto", minimum=-1)
+    if isinstance(blocks, MemoryBlock) or not isinstance(blocks, Sequence):
+        raise TypeError("blocks must be a sequence of MemoryBlock")
+    specs = [memory.prepare_block(block, f"blocks[{n}]" if len(blocks) > 1 else "block") for n, block in
+             enumerate(blocks)]
+    return session_id, specs, expected_compressed_upto
+
+
 def _replacement(
     session_id: str,
     old_block_ids: Sequence[int],
-    new_blocks: Sequence[Mapping[str, Any]],
+    new_blocks: Sequence[MemoryBlock],
     compressed_upto: int | None,
 ) -> tuple[str, list[int], list[memory.BlockSpec], int | None]:
     session_id = check_session_id(session_id)
     if isinstance(old_block_ids, str | bytes) or not isinstance(old_block_ids, Sequence):
         raise TypeError("old_block_ids must be a sequence of ints")
     ids = [check_int(i, f"old_block_ids[{n}]", maximum=None) for n, i in enumerate(old_block_ids)]
-    if isinstance(new_blocks, str | bytes | Mapping) or not isinstance(new_blocks, Sequence):
-        raise TypeError("new_blocks must be a sequence of dicts")
-    specs = [memory.prepare_block_dict(n, block) for n, block in enumerate(new_blocks)]
-    in_dicts = {block["compressed_upto"] for block in new_blocks if "compressed_upto" in block}
+    if isinstance(new_blocks, str | bytes | MemoryBlock) or not isinstance(new_blocks, Sequence):
+        raise TypeError("new_blocks must be a sequence of MemoryBlock")
+    specs = [memory.prepare_block(block, f"new_blocks[{n}]") for n, block in enumerate(new_blocks)]
     if compressed_upto is not None:
-        in_dicts.add(compressed_upto)
-    if len(in_dicts) > 1:
-        raise ValueError(f"conflicting compressed_upto values {sorted(in_dicts)}")
-    target = in_dicts.pop() if in_dicts else None
-    if target is not None:
-        check_int(target, "compressed_upto", minimum=-1)
-    return session_id, ids, specs, target
+        check_int(compressed_upto, "compressed_upto", minimum=-1)
+    return session_id, ids, specs, compressed_upto
 
 
 def _check_owner(owner: str) -> str:

@@ -7,27 +7,26 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .records import MessageRecord, StoredMessage
+from .records import Message
 from .schema import MessageRow
 from .sessions import ensure_session_row, lock_session_row, utcnow
 
 
-def _stored(row: MessageRow) -> StoredMessage:
-    return StoredMessage(
-        seq=row.seq,
+def stored_message(row: MessageRow) -> Message:
+    return Message(
         role=row.role,
         content=row.content,
         name=row.name,
         tool_calls=row.tool_calls,
         tool_call_id=row.tool_call_id,
         extra=row.extra,
-        token_count=row.token_count,
+        seq=row.seq,
         created_at=row.created_at,
     )
 
 
-def append(session: Session, session_id: str, records: Sequence[MessageRecord]) -> list[StoredMessage]:
-    """Give the records the next seq numbers, holding the session row's lock."""
+def append(session: Session, session_id: str, messages: Sequence[Message]) -> list[Message]:
+    """Give the messages the next seq numbers, holding the session row's lock."""
     now = utcnow()
     ensure_session_row(session, session_id, now)
     owner = lock_session_row(session, session_id)
@@ -36,29 +35,28 @@ def append(session: Session, session_id: str, records: Sequence[MessageRecord]) 
         MessageRow(
             session_id=session_id,
             seq=owner.last_seq + 1 + offset,
-            role=record.role,
-            content=record.content,
-            name=record.name,
-            tool_calls=record.tool_calls,
-            tool_call_id=record.tool_call_id,
-            extra=record.extra,
-            token_count=record.token_count,
+            role=message.role,
+            content=message.content,
+            name=message.name,
+            tool_calls=message.tool_calls,
+            tool_call_id=message.tool_call_id,
+            extra=message.extra,
             created_at=now,
         )
-        for offset, record in enumerate(records)
+        for offset, message in enumerate(messages)
     ]
     session.add_all(rows)
     owner.last_seq += len(rows)
     owner.updated_at = now
     session.flush()
-    return [_stored(row) for row in rows]
+    return [stored_message(row) for row in rows]
 
 
-def read(session: Session, session_id: str, start_seq: int, end_seq: int | None) -> list[StoredMessage]:
+def read(session: Session, session_id: str, start_seq: int, end_seq: int | None) -> list[Message]:
     stmt = select(MessageRow).where(MessageRow.session_id == session_id, MessageRow.seq >= start_seq)
     if end_seq is not None:
         stmt = stmt.where(MessageRow.seq <= end_seq)
-    return [_stored(row) for row in session.scalars(stmt.order_by(MessageRow.seq))]
+    return [stored_message(row) for row in session.scalars(stmt.order_by(MessageRow.seq))]
 
 
 def count(session: Session, session_id: str) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from .records import MessageRecord
+from .records import Message
 
 MAX_SESSION_ID_LENGTH = 512
 MAX_ROLE_LENGTH = 64
@@ -84,20 +84,18 @@ def check_seconds(value: object, what: str) -> float:
     return float(value)
 
 
-def check_records(records: object) -> list[MessageRecord]:
-    """Validate every record; the first problem raises, naming its index."""
-    if isinstance(records, str | bytes | MessageRecord) or not isinstance(records, Sequence):
-        raise TypeError("records must be a sequence of MessageRecord")
-    for i, record in enumerate(records):
-        where = f"records[{i}]"
-        if not isinstance(record, MessageRecord):
-            raise TypeError(f"{where} must be a MessageRecord, got {type(record).__name__}")
+def check_messages(messages: object) -> list[Message]:
+    """Validate every message to append; the first problem raises, naming its index."""
+    if isinstance(messages, str | bytes | Message) or not isinstance(messages, Sequence):
+        raise TypeError("messages must be a sequence of Message")
+    for i, record in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(record, Message):
+            raise TypeError(f"{where} must be a Message, got {type(record).__name__}")
         check_text(record.role, f"{where}.role", allow_empty=False, max_length=MAX_ROLE_LENGTH)
         check_text(record.content, f"{where}.content")
         check_optional_text(record.name, f"{where}.name")
         check_optional_text(record.tool_call_id, f"{where}.tool_call_id")
         check_json(record.tool_calls, f"{where}.tool_calls")
         check_json(record.extra, f"{where}.extra")
-        if record.token_count is not None:
-            check_int(record.token_count, f"{where}.token_count", minimum=0)
-    return list(records)
+    return list(messages)

@@ -25,6 +25,8 @@ def encode_vectors(vectors: torch.Tensor) -> tuple[bytes, str, list[int]]:
     if not isinstance(vectors, torch.Tensor):
         raise TypeError(f"vectors must be a torch.Tensor, got {type(vectors).__name__}")
     tensor = vectors.detach().cpu().contiguous()
+    if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+        raise ValueError("vectors hold NaN or infinite values; a block of them cannot be read")
     return save({TENSOR_NAME: tensor}), dtype_name(tensor.dtype), list(tensor.shape)
 
 
@@ -41,6 +43,8 @@ def decode_vectors(blob: bytes, *, dtype: str, shape: list[int], session_id: str
             session_id, block_id, f"expected one tensor named {TENSOR_NAME!r}, found {sorted(tensors)}"
         )
     tensor = tensors[TENSOR_NAME]
+    if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+        raise CorruptBlockError(session_id, block_id, "the stored vectors hold NaN or infinite values")
     if dtype_name(tensor.dtype) != dtype or list(tensor.shape) != list(shape):
         raise CorruptBlockError(
             session_id,

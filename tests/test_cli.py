@@ -129,7 +129,8 @@ def test_ingest_resumes_after_interruption(model_available, tmp_path, doc):
     assert result.returncode == 0, result.stderr
     assert f"1 already stored, {len(segments)} to write" in result.stdout
     stats = cli("sessions", "stats", "r", "--db", url)
-    assert f"turns: {len(segments)}" in stats.stdout and f"turns_in_memory: {len(segments)}" in stats.stdout
+    assert f"messages: {len(segments)} (0 as text)" in stats.stdout
+    assert f"memory: {len(segments)} block(s)" in stats.stdout
 
 
 # sessions ---------------------------------------------------------------------------------------------
@@ -141,16 +142,16 @@ def test_sessions_list_show_stats(ingested, db):
     assert shown.returncode == 0 and "blocks:" in shown.stdout and "lighthouse" in shown.stdout.lower()
     stats = cli("sessions", "stats", "doc", "--db", db)
     assert stats.returncode == 0, stats.stderr
-    for key in ("turns:", "vectors:", "stored_bytes:", "compression_ratio:"):
+    for key in ("messages:", "vectors,", "stored bytes:", "compression"):
         assert key in stats.stdout
 
 
 def test_sessions_delete(tmp_path):
-    from gradmem_agent.storage import MessageRecord, SQLStore
+    from gradmem_agent.storage import Message, SQLStore
 
     url = f"sqlite:///{tmp_path / 'del.db'}"
     with SQLStore(url) as store:
-        store.append_messages("gone", [MessageRecord("user", "hello")])
+        store.append_messages("gone", [Message("user", "hello")])
     deleted = cli("sessions", "delete", "gone", "--db", url)
     assert deleted.returncode == 0 and "deleted" in deleted.stdout
     assert "no sessions" in cli("sessions", "--db", url).stdout
@@ -205,7 +206,7 @@ def test_chat_session_persists(model_available, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("bot> ") == 2 and "memory:" in result.stdout
     stats = cli("sessions", "stats", "c", "--db", url)
-    assert "turns: 4" in stats.stdout
+    assert "messages: 4 " in stats.stdout
 
 
 # demo and examples ----------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gradmem_agent import GradMemConversationMemory, Memory, WriteStats
+from gradmem_agent import GradMemConversationMemory
 
 pytestmark = pytest.mark.model
 
@@ -26,8 +26,8 @@ def test_compression_fires_once_and_the_block_holds_its_turns(real_gm, tmp_path)
     conv.add_messages(FACTS)
     (block,) = conv.memory_blocks  # the first four turns: one full segment; the rest stays text
     assert (block.first_seq, block.last_seq) == (0, 3) and block.vectors.shape == (16, real_gm.hidden_size)
-    assert block.stats["token_accuracy"] >= 0.9
-    text = real_gm.reconstruct(Memory(block.vectors, WriteStats.from_dict(block.stats)))
+    assert block.stats.token_accuracy >= 0.9
+    text = real_gm.reconstruct(block)
     assert "Priya" in text and "ramen" in text
     assert [m.seq for m in conv.messages] == [4, 5, 6, 7]
 

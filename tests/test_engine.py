@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gradmem_agent import AdapterConfig, AdapterMismatchError, GradMem, GradMemAdapter, Memory
+from gradmem_agent import AdapterConfig, AdapterMismatchError, GradMem, GradMemAdapter, MemoryBlock
 from gradmem_agent.losses import token_cross_entropy
 from gradmem_agent.write import (
     ACCELERATOR_WRITE_BATCH,
@@ -31,12 +31,12 @@ def test_write_shapes_and_stats(tiny_gm):
     mems = tiny_gm.write([TEXT_A, TEXT_B], memory_tokens=4, steps=3, lr=0.1)
     assert len(mems) == 2
     for mem, text in zip(mems, [TEXT_A, TEXT_B], strict=True):
-        assert isinstance(mem, Memory)
+        assert isinstance(mem, MemoryBlock) and mem.first_seq is None
         assert mem.vectors.shape == (4, 32) and mem.vectors.dtype == torch.float32
         assert mem.stats.tokens == tiny_gm.count_tokens(text)
         assert mem.stats.steps == 3 and len(mem.stats.history) == 4
         assert 0.0 <= mem.stats.token_accuracy <= 1.0 and mem.stats.seconds > 0
-        assert mem.fingerprint == tiny_gm.fingerprint
+        assert mem.model_fingerprint == tiny_gm.fingerprint
 
 
 def test_write_leaves_weights_frozen(tiny_gm):

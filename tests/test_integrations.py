@@ -27,6 +27,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from gradmem_agent import GradMem, GradMemConversationMemory
+from gradmem_agent.messages import to_langchain
 from tests.conftest import make_tiny_llama, postgres_url
 
 ROOT = Path(__file__).parent.parent
@@ -104,8 +105,8 @@ def test_chat_model_reads_session_memory(tiny_gm, tmp_path):
     with GradMemConversationMemory("alice", tiny_gm, url=url, mode="inline", **SMALL) as conv:
         for i in range(8):
             conv.add_messages([{"role": "user", "content": turn(i)}, {"role": "assistant", "content": "Noted."}])
-        blocks = conv.memory_blocks
-    assert blocks
+        blocks = conv.read_context().blocks  # the newest read_blocks of them
+    assert len(blocks) == conv.policy.read_blocks < len(conv.memory_blocks)
     llm = model(tiny_gm, url=url)
     with_memory = llm.invoke("How many tulips?", config={"configurable": {"session_id": "alice"}})
     meta = with_memory.response_metadata
@@ -189,8 +190,8 @@ def test_middleware_never_splits_tool_calls(tokenizer, tmp_path):
     assert conv.memory_blocks
     transcript = conv.transcript
     upto = conv.memory_blocks[-1].last_seq  # the memory/text boundary never falls inside a call/result group
-    assert_pairs_whole([m.to_langchain() for m in transcript[: upto + 1]])
-    assert_pairs_whole([m.to_langchain() for m in transcript[upto + 1 :]])
+    assert_pairs_whole([to_langchain(m) for m in transcript[: upto + 1]])
+    assert_pairs_whole([to_langchain(m) for m in transcript[upto + 1 :]])
     mw.close()
 
 

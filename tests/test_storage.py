@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,11 +17,14 @@ from gradmem_agent.storage import (
     ConcurrentCompressionError,
     CorruptBlockError,
     FingerprintMismatchError,
-    MessageRecord,
+    MemoryBlock,
+    Message,
     SQLStore,
     StorageError,
+    WriteStats,
     default_url,
 )
+from gradmem_agent.storage.schema import SCHEMA_VERSION
 from sqlalchemy import create_engine, make_url, text
 
 PG_URL = os.environ.get("GRADMEM_TEST_POSTGRES_URL")
@@ -71,17 +75,26 @@ async def astore(db_url: str, made_ids: list[str]) -> AsyncIterator[SQLStore]:
             await s.adelete_session(session_id)
 
 
-def msgs(*contents: str, role: str = "user") -> list[MessageRecord]:
-    return [MessageRecord(role=role, content=c) for c in contents]
+def msgs(*contents: str, role: str = "user") -> list[Message]:
+    return [Message(role=role, content=c) for c in contents]
 
 
-def add_block(store: SQLStore, sid: str, first: int, last: int, **kw):
-    kw.setdefault("vectors", torch.randn(2, 8))
-    kw.setdefault("model_fingerprint", FP)
-    kw.setdefault("adapter_id", None)
-    kw.setdefault("stats", {"loss": 0.5})
-    kw.setdefault("expected_compressed_upto", first - 1)
-    return store.add_block(sid, first_seq=first, last_seq=last, **kw)
+STATS = WriteStats(tokens=10, token_accuracy=0.5, loss=0.5, steps=1, seconds=0.1)
+
+
+def block_of(first: int, last: int, vectors=None, *, adapter_id: str | None = None, level: int = 0,
+             stats: WriteStats = STATS, fingerprint: str = FP) -> MemoryBlock:
+    vectors = torch.randn(2, 8) if vectors is None else vectors
+    return MemoryBlock.written(vectors, stats, fingerprint, adapter_id).placed(first, last, level)
+
+
+def add_block(store: SQLStore, sid: str, first: int, last: int, *, expected: int | None = None, **kw) -> MemoryBlock:
+    expected = first - 1 if expected is None else expected
+    return store.add_block(sid, block_of(first, last, **kw), expected_compressed_upto=expected)
+
+
+def ids(blocks: list[MemoryBlock]) -> list[int | None]:
+    return [b.id for b in blocks]
 
 
 def in_future() -> datetime:
@@ -97,16 +110,15 @@ def test_append_and_read_in_order(store: SQLStore, new_sid) -> None:
     first = store.append_messages(
         sid,
         [
-            MessageRecord("system", "be brief"),
-            MessageRecord(
+            Message("system", "be brief"),
+            Message(
                 "assistant",
                 "calling",
                 name="bot",
                 tool_calls=[{"id": "c1", "name": "f", "args": {"x": 1}}],
                 extra={"id": "run-1", "additional_kwargs": {}},
-                token_count=3,
             ),
-            MessageRecord("tool", "42", tool_call_id="c1"),
+            Message("tool", "42", tool_call_id="c1"),
         ],
     )
     second = store.append_messages(sid, msgs("a", "b"))
@@ -115,7 +127,7 @@ def test_append_and_read_in_order(store: SQLStore, new_sid) -> None:
     assert stored == first + second
     assert [m.content for m in stored] == ["be brief", "calling", "42", "a", "b"]
     assert stored[1].tool_calls == [{"id": "c1", "name": "f", "args": {"x": 1}}]
-    assert (stored[1].name, stored[1].extra, stored[1].token_count) == ("bot", first[1].extra, 3)
+    assert (stored[1].name, stored[1].extra) == ("bot", first[1].extra)
     assert stored[2].tool_call_id == "c1" and stored[0].tool_calls is None and stored[0].extra is None
     assert stored[0].created_at.tzinfo is not None and stored[0].created_at.utcoffset() == timedelta(0)
     assert [m.seq for m in store.messages(sid, 1, 3)] == [1, 2, 3]
@@ -126,29 +138,27 @@ def test_append_and_read_in_order(store: SQLStore, new_sid) -> None:
 
 def test_multi_append_is_all_or_nothing(store: SQLStore, new_sid) -> None:
     sid = new_sid()
-    bad = [*msgs("ok 1", "ok 2"), MessageRecord("user", 123)]  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"records\[2\]\.content must be a str"):
+    bad = [*msgs("ok 1", "ok 2"), Message("user", 123)]  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"messages\[2\]\.content must be a str"):
         store.append_messages(sid, bad)
     assert store.session(sid) is None and store.messages(sid) == []
     store.append_messages(sid, msgs("kept"))
     with pytest.raises(ValueError, match="UTF-8"):
-        store.append_messages(sid, [*msgs("x"), MessageRecord("user", "bad \ud800")])
+        store.append_messages(sid, [*msgs("x"), Message("user", "bad \ud800")])
     assert [m.content for m in store.messages(sid)] == ["kept"]
 
 
 @pytest.mark.parametrize(
     ("record", "error", "match"),
     [
-        (MessageRecord("user", b"bytes"), TypeError, "content must be a str"),  # type: ignore[arg-type]
-        (MessageRecord("user", None), TypeError, "content must be a str"),  # type: ignore[arg-type]
-        (MessageRecord("user", "lone \ud800 surrogate"), ValueError, "cannot be encoded as UTF-8"),
-        (MessageRecord("user", "nul \x00 char"), ValueError, "NUL"),
-        (MessageRecord("", "x"), ValueError, "role must not be empty"),
-        (MessageRecord(7, "x"), TypeError, "role must be a str"),  # type: ignore[arg-type]
-        (MessageRecord("user", "x", extra={1, 2}), TypeError, "extra is not JSON-serialisable"),
-        (MessageRecord("user", "x", extra={"v": float("nan")}), ValueError, "extra cannot be stored"),
-        (MessageRecord("user", "x", token_count=-1), ValueError, "token_count must be >= 0"),
-        (MessageRecord("user", "x", token_count=2**40), ValueError, "token_count must be <="),
+        (Message("user", b"bytes"), TypeError, "content must be a str"),  # type: ignore[arg-type]
+        (Message("user", None), TypeError, "content must be a str"),  # type: ignore[arg-type]
+        (Message("user", "lone \ud800 surrogate"), ValueError, "cannot be encoded as UTF-8"),
+        (Message("user", "nul \x00 char"), ValueError, "NUL"),
+        (Message("", "x"), ValueError, "role must not be empty"),
+        (Message(7, "x"), TypeError, "role must be a str"),  # type: ignore[arg-type]
+        (Message("user", "x", extra={1, 2}), TypeError, "extra is not JSON-serialisable"),
+        (Message("user", "x", extra={"v": float("nan")}), ValueError, "extra cannot be stored"),
     ],
 )
 def test_bad_records_change_nothing(store: SQLStore, new_sid, record, error, match) -> None:
@@ -216,15 +226,67 @@ def private_db_url(db_url: str) -> Iterator[str]:
 def test_newer_schema_version_is_refused(private_db_url: str) -> None:
     with SQLStore(private_db_url) as store:
         store.append_messages("s", msgs("kept"))
-        with store.engine.begin() as conn:
+        with store.sql_engine.begin() as conn:
             conn.execute(text("UPDATE schema_version SET version = 999"))
     with SQLStore(private_db_url) as store:
         with pytest.raises(StorageError, match="schema version 999, newer"):
             store.append_messages("s", msgs("lost?"))
         with pytest.raises(StorageError, match="999"):
             store.messages("s")
-        with store.engine.begin() as conn:
+        with store.sql_engine.begin() as conn:
             assert conn.execute(text("SELECT content FROM messages")).scalars().all() == ["kept"]
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_a_database_of_the_first_release_is_migrated(private_db_url: str, tmp_path) -> None:
+    """Schema 1 (the release before full-text search), loaded from a dump of a database that release wrote."""
+    backend = "postgresql" if private_db_url.startswith("postgresql") else "sqlite"
+    if backend == "sqlite":
+        private_db_url = f"sqlite:///{tmp_path / 'v1.db'}"
+    dump = (DATA / f"schema_v1_{backend}.sql").read_text()
+    engine = create_engine(private_db_url)
+    with engine.begin() as conn:
+        if backend == "sqlite":
+            conn.connection.executescript(dump)
+        else:
+            conn.exec_driver_sql(dump)
+    engine.dispose()
+    with SQLStore(private_db_url) as store:
+        assert [m.content for m in store.messages("alice")][2] == "The storage room door code is 4417."
+        assert [h.message.seq for h in store.search_messages("alice", "What is the door code?")] == [2]
+        (block,) = store.blocks("alice")
+        assert (block.first_seq, block.last_seq, block.stats.tokens) == (0, 1, 20)
+        assert torch.equal(block.vectors, torch.ones(2, 4)) and store.compressed_upto("alice") == 1
+        store.append_messages("alice", msgs("My sister Ingrid visits on Friday."))
+        assert [h.message.seq for h in store.search_messages("alice", "When does Ingrid visit?")] == [4]
+        with store.sql_engine.begin() as conn:
+            assert conn.execute(text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION
+    with SQLStore(private_db_url) as store:  # opening it again migrates nothing more
+        assert store.message_count("alice") == 5
+
+
+def test_search_finds_words_in_order_of_relevance_within_one_session(store: SQLStore, new_sid) -> None:
+    sid, other = new_sid(), new_sid()
+    store.append_messages(sid, msgs("My dog Biscuit loves the beach.", "We planted tulips and roses.",
+                                    "The tulips are red.", "Nothing to see here.", "Biscuit ate a tulip bulb!"))
+    store.append_messages(other, msgs("Biscuit is also the name of my cat."))
+    hits = store.search_messages(sid, "Which tulips did we plant?")
+    assert [h.message.seq for h in hits][:1] == [1] and {h.message.seq for h in hits} == {1, 2, 4}
+    assert hits == sorted(hits, key=lambda h: -h.score)
+    assert [h.message.seq for h in store.search_messages(sid, "biscuit", max_seq=3)] == [0]
+    assert store.search_messages(sid, "what is it that you did?") == []  # stop words only
+    assert len(store.search_messages(sid, "tulip", limit=1)) == 1
+    assert store.search_messages(new_sid(), "tulip") == []
+    with pytest.raises(ValueError, match="limit"):
+        store.search_messages(sid, "tulip", limit=0)
+    with pytest.raises(TypeError, match="query must be a str"):
+        store.search_messages(sid, None)  # type: ignore[arg-type]
+    store.delete_session(sid)
+    assert store.search_messages(sid, "tulip") == []
+    (found,) = store.search_messages(other, "biscuit")
+    assert found.message.content == "Biscuit is also the name of my cat."
 
 
 def test_foreign_tables_are_refused(tmp_path) -> None:
@@ -246,9 +308,9 @@ def test_default_url_is_in_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 def test_store_accepts_an_engine(tmp_path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'given.db'}")
-    with SQLStore(engine=engine) as store:
+    with SQLStore(sql_engine=engine) as store:
         store.append_messages("s", msgs("a"))
-        assert store.engine is engine and store.message_count("s") == 1
+        assert store.sql_engine is engine and store.message_count("s") == 1
     with engine.connect() as conn:  # the store does not dispose an engine it was given
         assert conn.execute(text("SELECT count(*) FROM messages")).scalar() == 1
     engine.dispose()
@@ -261,19 +323,20 @@ def test_add_block_and_read_back(store: SQLStore, new_sid) -> None:
     sid = new_sid()
     store.append_messages(sid, msgs("0", "1", "2", "3"))
     vectors = torch.randn(3, 16, dtype=torch.bfloat16)
-    block = add_block(store, sid, 0, 1, vectors=vectors, adapter_id="lora-a", stats={"steps": 5})
+    stats = WriteStats(tokens=7, token_accuracy=0.75, loss=1.5, steps=5, seconds=0.25, stopped="target")
+    block = add_block(store, sid, 0, 1, vectors=vectors, adapter_id="lora-a", stats=stats)
     assert store.compressed_upto(sid) == 1
-    assert (block.dtype, block.shape, block.level) == ("bfloat16", [3, 16], 0)
-    assert torch.equal(block.tensor(), vectors)
+    assert (block.shape, block.level, block.session_id, block.vector_count) == ((3, 16), 0, sid, 3)
+    assert block.vectors.dtype == torch.bfloat16 and torch.equal(block.vectors, vectors)
     add_block(store, sid, 2, 3, vectors=torch.zeros(2, 16), level=0)
     blocks = store.blocks(sid)
     assert [(b.first_seq, b.last_seq) for b in blocks] == [(0, 1), (2, 3)]
-    assert blocks[0] == block and blocks[0].stats == {"steps": 5} and blocks[0].adapter_id == "lora-a"
+    assert blocks[0].id == block.id and blocks[0].stats == stats and blocks[0].adapter_id == "lora-a"
     assert store.compressed_upto(sid) == 3
     info = store.session(sid)
     assert info is not None
     assert (info.message_count, info.block_count, info.vector_count, info.compressed_upto) == (4, 2, 5, 3)
-    vector_bytes = sum(len(b.vectors_bytes) for b in blocks)
+    vector_bytes = sum(b.nbytes for b in blocks)
     assert info.stored_bytes == vector_bytes + 4  # four one-byte messages
 
 
@@ -282,58 +345,92 @@ def test_add_block_refuses_stale_or_bad_ranges(store: SQLStore, new_sid) -> None
     store.append_messages(sid, msgs("0", "1", "2", "3"))
     add_block(store, sid, 0, 1)
     with pytest.raises(ConcurrentCompressionError, match="compressed up to seq 1, not -1"):
-        add_block(store, sid, 0, 2, expected_compressed_upto=-1)
+        add_block(store, sid, 0, 2, expected=-1)
     with pytest.raises(ConcurrentCompressionError, match="must start at seq 2"):
-        add_block(store, sid, 3, 3, expected_compressed_upto=1)
+        add_block(store, sid, 3, 3, expected=1)
     with pytest.raises(ConcurrentCompressionError, match="up to seq 3"):
         add_block(store, sid, 2, 9)
     with pytest.raises(ConcurrentCompressionError, match="does not exist"):
         add_block(store, new_sid(), 0, 0)
     with pytest.raises(TypeError, match=r"vectors must be a torch\.Tensor"):
-        add_block(store, sid, 2, 3, vectors=[[1.0]])
+        store.add_block(sid, MemoryBlock(FP, None, (1, 1), [[1.0]], STATS, first_seq=2, last_seq=3),
+                        expected_compressed_upto=1)
+    with pytest.raises(ValueError, match="not placed"):
+        store.add_block(sid, MemoryBlock.written(torch.ones(2, 8), STATS, FP), expected_compressed_upto=1)
+    with pytest.raises(ValueError, match="NaN"):
+        add_block(store, sid, 2, 3, vectors=torch.full((2, 8), float("nan")))
     assert store.compressed_upto(sid) == 1 and len(store.blocks(sid)) == 1
+
+
+def test_add_blocks_takes_a_run_and_the_pieces_of_one_message(store: SQLStore, new_sid) -> None:
+    sid = new_sid()
+    store.append_messages(sid, msgs(*"0123"))
+    run = [block_of(0, 1), block_of(2, 2), block_of(2, 2), block_of(2, 2)]  # message 2 in three pieces
+    added = store.add_blocks(sid, run, expected_compressed_upto=-1)
+    assert [(b.first_seq, b.last_seq) for b in added] == [(0, 1), (2, 2), (2, 2), (2, 2)]
+    assert ids(store.blocks(sid)) == ids(added) and store.compressed_upto(sid) == 2
+    for bad in ([block_of(3, 3), block_of(3, 3), block_of(2, 2)], [block_of(4, 4)], [block_of(3, 3), block_of(3, 4)]):
+        with pytest.raises(ConcurrentCompressionError):  # back to an earlier seq, a gap, two messages overlapping
+            store.add_blocks(sid, bad, expected_compressed_upto=2)
+    assert ids(store.blocks(sid)) == ids(added) and store.compressed_upto(sid) == 2
+    assert store.add_blocks(sid, [], expected_compressed_upto=2) == []
 
 
 def test_replace_blocks_is_atomic(store: SQLStore, new_sid) -> None:
     sid = new_sid()
     store.append_messages(sid, msgs(*"012345"))
     a, b = add_block(store, sid, 0, 1), add_block(store, sid, 2, 3)
-    merged = {"first_seq": 0, "last_seq": 3, "vectors": torch.ones(2, 8), "model_fingerprint": FP, "level": 1}
+    merged = block_of(0, 3, torch.ones(2, 8), level=1)
     with pytest.raises(ConcurrentCompressionError, match=r"\[999999999\]"):
         store.replace_blocks(sid, [a.id, 999_999_999], [merged])
-    assert store.blocks(sid) == [a, b]
+    assert ids(store.blocks(sid)) == [a.id, b.id]
     (new,) = store.replace_blocks(sid, [a.id, b.id], [merged])
-    assert store.blocks(sid) == [new] and new.level == 1 and store.compressed_upto(sid) == 3
+    assert ids(store.blocks(sid)) == [new.id] and new.level == 1 and store.compressed_upto(sid) == 3
     with pytest.raises(ConcurrentCompressionError):  # a is gone now
         store.replace_blocks(sid, [a.id], [])
-    # rebuild: everything replaced, compressed_upto set explicitly (keyword or dict key)
-    rebuilt = [{**merged, "last_seq": 5, "level": 0, "compressed_upto": 5}]
-    (again,) = store.replace_blocks(sid, [new.id], rebuilt)
+    # rebuild: everything replaced, compressed_upto set explicitly
+    (again,) = store.replace_blocks(sid, [new.id], [merged.placed(0, 5)], compressed_upto=5)
     assert store.compressed_upto(sid) == 5 and again.last_seq == 5
     assert store.replace_blocks(sid, [again.id], [], compressed_upto=-1) == []
     assert store.blocks(sid) == [] and store.compressed_upto(sid) == -1
-    with pytest.raises(TypeError, match="unknown keys"):
-        store.replace_blocks(sid, [], [{**merged, "colour": "red"}])
+    with pytest.raises(TypeError, match=r"new_blocks\[0\] must be a MemoryBlock"):
+        store.replace_blocks(sid, [], [{"first_seq": 0}])  # type: ignore[list-item]
 
 
 def test_corrupt_blob_is_reported(store: SQLStore, new_sid) -> None:
     sid = new_sid()
     store.append_messages(sid, msgs("0", "1"))
     block = add_block(store, sid, 0, 1)
-    with store.engine.begin() as conn:
+    good = block.source.data
+    with store.sql_engine.begin() as conn:
         conn.execute(text("UPDATE memory_blocks SET vectors = :v WHERE id = :id"), {"v": b"junk", "id": block.id})
     (stored,) = store.blocks(sid)
+    assert stored.stats == STATS  # listed, and its other parts readable
     with pytest.raises(CorruptBlockError, match=rf"block {block.id} of session '{sid}'") as caught:
-        stored.tensor()
+        _ = stored.vectors
     assert (caught.value.session_id, caught.value.block_id) == (sid, block.id)
-    with store.engine.begin() as conn:
-        conn.execute(
-            text("UPDATE memory_blocks SET vectors = :v WHERE id = :id"),
-            {"v": block.vectors_bytes, "id": block.id},
-        )
+    with store.sql_engine.begin() as conn:
+        conn.execute(text("UPDATE memory_blocks SET vectors = :v WHERE id = :id"), {"v": good, "id": block.id})
         conn.execute(text("UPDATE memory_blocks SET dtype = 'float16' WHERE id = :id"), {"id": block.id})
     with pytest.raises(CorruptBlockError, match="block's columns say float16"):
-        store.blocks(sid)[0].tensor()
+        store.blocks(sid)[0].check()
+
+
+def test_corrupt_stats_are_reported_where_read(tmp_path) -> None:
+    with SQLStore(f"sqlite:///{tmp_path / 'c.db'}") as store:  # PostgreSQL's json type refuses broken JSON itself
+        store.append_messages("s", msgs("0", "1"))
+        block = add_block(store, "s", 0, 1)
+        with store.sql_engine.begin() as conn:
+            conn.execute(text("UPDATE memory_blocks SET stats = '{not json' WHERE id = :id"), {"id": block.id})
+        (stored,) = store.blocks("s")
+        assert torch.equal(stored.vectors, block.vectors)
+        with pytest.raises(CorruptBlockError, match="unreadable statistics"):
+            _ = stored.stats
+        with store.sql_engine.begin() as conn:
+            conn.execute(text("""UPDATE memory_blocks SET stats = '{"tokens": "many"}' WHERE id = :id"""),
+                         {"id": block.id})
+        with pytest.raises(CorruptBlockError, match="unreadable statistics"):
+            store.blocks("s")[0].check()
 
 
 def test_fingerprint_mismatch(store: SQLStore, new_sid) -> None:
@@ -430,7 +527,7 @@ def test_delete_session_cascades(store: SQLStore, new_sid) -> None:
     assert store.delete_session(sid) and not store.delete_session(sid)
     assert store.session(sid) is None and store.messages(sid) == [] and store.blocks(sid) == []
     assert store.message_count(other) == 2 and len(store.blocks(other)) == 1
-    with store.engine.begin() as conn:  # the foreign keys cascade by themselves too
+    with store.sql_engine.begin() as conn:  # the foreign keys cascade by themselves too
         conn.execute(text("DELETE FROM sessions WHERE id = :id"), {"id": other})
         leftovers = conn.execute(
             text(
@@ -507,7 +604,7 @@ async def test_async_append_and_read(astore: SQLStore, new_sid) -> None:
     info = await astore.asession(sid)
     assert info is not None and info.message_count == 3
     with pytest.raises(TypeError):
-        await astore.aappend_messages(sid, [MessageRecord("user", 1)])  # type: ignore[arg-type]
+        await astore.aappend_messages(sid, [Message("user", 1)])  # type: ignore[arg-type]
     assert await astore.amessage_count(sid) == 3
 
 
@@ -515,25 +612,13 @@ async def test_async_blocks(astore: SQLStore, new_sid) -> None:
     sid = new_sid()
     await astore.aappend_messages(sid, msgs("0", "1", "2"))
     vectors = torch.randn(4, 8)
-    block = await astore.aadd_block(
-        sid,
-        first_seq=0,
-        last_seq=1,
-        vectors=vectors,
-        model_fingerprint=FP,
-        adapter_id=None,
-        stats={},
-        expected_compressed_upto=-1,
-    )
+    block = await astore.aadd_block(sid, block_of(0, 1, vectors), expected_compressed_upto=-1)
     with pytest.raises(ConcurrentCompressionError):
-        await astore.aadd_block(
-            sid, first_seq=0, last_seq=2, vectors=vectors, model_fingerprint=FP, expected_compressed_upto=-1
-        )
+        await astore.aadd_block(sid, block_of(0, 2, vectors), expected_compressed_upto=-1)
     (stored,) = await astore.ablocks(sid)
-    assert stored == block and torch.equal(stored.tensor(), vectors)
+    assert stored.id == block.id and torch.equal(stored.vectors, vectors)
     assert await astore.acompressed_upto(sid) == 1
-    new = {"first_seq": 0, "last_seq": 2, "vectors": vectors, "model_fingerprint": FP, "level": 1}
-    (merged,) = await astore.areplace_blocks(sid, [block.id], [new])
+    (merged,) = await astore.areplace_blocks(sid, [block.id], [block_of(0, 2, vectors, level=1)])
     assert [b.id for b in await astore.ablocks(sid)] == [merged.id]
     assert await astore.aprune(sid, before=in_future(), what="transcript") == 2
 

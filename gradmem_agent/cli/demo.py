@@ -1,9 +1,10 @@
-"""`gradmem demo`: a scripted long chat, facts planted early; memory (GradMem blocks) vs truncation.
+"""`gradmem demo`: a scripted long chat, facts planted early; what the product recalls vs truncation.
 
 The user's facts come in the first turns, then chit-chat pushes them out of the recent text window; they are
 compressed into memory blocks as the chat goes on (printed as they happen, with each block's teacher-forced
-reconstruction accuracy). Then recall questions are answered twice by the same model from the same recent
-text turns: once with the memory blocks as a soft prompt, once without (truncation: old turns dropped).
+reconstruction accuracy). Then recall questions are answered by the same model three ways: as respond() does
+(memory blocks, old turns found for the question, recent turns), from memory blocks and recent turns only,
+and from the recent turns alone (truncation).
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+
+from ..layout import read_messages
+from ..options import given
+from ..policy import MemoryPolicy
+from ..recall import choose_blocks
+from .commands import engine_label, load_engine
+from .progress import WriteBar
 
 SCRIPT: list[tuple[str, str]] = [
     ("Hi! My name is Marta and I live in Lisbon, in Portugal.", "Nice to meet you, Marta! Lisbon is a lovely city."),
@@ -35,6 +42,11 @@ QUESTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("What is my job?", ("beekeep", "bee")),
 ]
 
+DESCRIPTION = ("Plant facts early in a long scripted chat, show the compressions as they happen, then ask recall "
+               "questions answered from memory and, side by side, by the same model with the old turns dropped "
+               "(truncation). Without a trained adapter: 16 memory vectors, up to 80 Adam steps, 128-token "
+               "segments, 128-token recent window. With --db, its session 'demo' is cleared first (default: a "
+               "temporary database).")
 DEFAULTS = {"memory_tokens": 16, "steps": 80, "segment_tokens": 128, "recent_tokens": 128}
 QUICK = {"memory_tokens": 8, "steps": 3, "segment_tokens": 128, "recent_tokens": 128}
 # With a trained adapter: its own WRITE (vectors, steps) and the block size it was trained to read.
@@ -46,19 +58,16 @@ def _say(text: str = "") -> None:
 
 
 def run_demo(args) -> int:
-    from .cli import WriteBar, engine_label, load_engine, policy_fields
-    from .conversation import GradMemConversationMemory
+    from ..conversation import GradMemConversationMemory
 
     quick = bool(getattr(args, "quick", False))
     max_new = args.max_new_tokens or (8 if quick else 24)
     started = time.perf_counter()
     engine = load_engine(args)
     _say(f"engine: {engine_label(engine)}")
-    if engine.adapter is None:
-        fields = policy_fields(args, **(QUICK if quick else DEFAULTS))
-    else:
-        fields = policy_fields(args, **TRAINED)
-    _say("memory policy: " + ", ".join(f"{k}={v}" for k, v in fields.items()) + ", mode=inline")
+    defaults = TRAINED if engine.adapter is not None else QUICK if quick else DEFAULTS
+    policy = MemoryPolicy(**{**defaults, **given(args, MemoryPolicy), "mode": "inline"})
+    _say("memory policy: " + ", ".join(f"{k}={getattr(policy, k)}" for k in (*defaults, "mode")))
 
     tmp = None
     url = args.db
@@ -66,7 +75,7 @@ def run_demo(args) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="gradmem-demo-")
         url = f"sqlite:///{Path(tmp.name) / 'demo.db'}"
     bar = WriteBar(desc="WRITE")
-    conv = GradMemConversationMemory("demo", engine, url=url, write_progress=bar, mode="inline", **fields)
+    conv = GradMemConversationMemory("demo", engine, url=url, policy=policy, write_progress=bar)
     try:
         conv.clear()
         _say(f"\n--- a {len(SCRIPT)}-exchange chat (facts in the first 4 exchanges, then chit-chat) ---")
@@ -82,12 +91,11 @@ def run_demo(args) -> int:
                 seen.add(block.id)
                 st = block.stats
                 _say(f"     >>> WRITE: messages {block.first_seq}-{block.last_seq} ({block.tokens} tokens) -> "
-                     f"{block.vectors.shape[0]} vectors in {float(st.get('seconds', 0)):.1f} s, "
-                     f"{st.get('steps')} steps, reconstruction accuracy {float(st.get('token_accuracy', 0)):.1%} "
-                     f"(stopped: {st.get('stopped')})")
+                     f"{block.vector_count} vectors in {st.seconds:.1f} s, {st.steps} steps, reconstruction "
+                     f"accuracy {st.token_accuracy:.1%} (stopped: {st.stopped})")
                 if not quick:  # what the block holds: greedy decoding from the memory alone
                     text = engine.reconstruct(block.vectors, max_new_tokens=block.tokens)
-                    _say(f"         decoded from the {block.vectors.shape[0]} vectors alone: "
+                    _say(f"         decoded from the {block.vector_count} vectors alone: "
                          f"{' | '.join(text.split(chr(10)))[:240]!r}")
         stats = conv.stats()
         ratio = f"{stats.compression_ratio:.1f}" if stats.compression_ratio else "n/a"
@@ -96,30 +104,35 @@ def run_demo(args) -> int:
              f"({ratio} tokens/vector, mean reconstruction accuracy {acc}); "
              f"{stats.text_messages} recent messages ({stats.tokens_as_text} tokens) stay as text")
 
-        _say("\n--- recall: same model, same recent text turns; with memory vs truncation (old turns dropped) ---")
-        score = {"memory": 0, "truncation": 0}
+        _say("\n--- recall: the same model, three ways of reading the old turns ---")
+        _say("   memory+recall: what respond() feeds (memory blocks, old turns found for the question, recent turns)")
+        _say("   memory only:   the memory blocks and the recent turns; truncation: the recent turns alone")
+        score = dict.fromkeys(("memory+recall", "memory only", "truncation"), 0)
         for question, expected in QUESTIONS:
-            ctx = conv.read_context(question)
             _say(f"Q: {question}")
-            answers: dict[str, Any] = {}
-            for name, memory in (("memory", ctx.memory or None), ("truncation", None)):
-                answer = engine.generate(ctx.messages, memory, max_new_tokens=max_new)
-                answers[name] = answer
+            ctx = conv.read_context(question, reply_tokens=max_new)
+            recent = read_messages([m.turn() for m in ctx.recent], question)
+            newest = choose_blocks(conv.memory_blocks, [], conv.policy.read_blocks)
+            answers = {
+                "memory+recall": conv.respond(question, remember=False, max_new_tokens=max_new),
+                "memory only": engine.generate(recent, newest or None, max_new_tokens=max_new),
+                "truncation": engine.generate(recent, None, max_new_tokens=max_new),
+            }
+            for name, answer in answers.items():
                 hit = any(e in answer.lower() for e in expected)
                 score[name] += hit
-                _say(f"   {name:<10} [{'ok' if hit else '--'}] {' '.join(answer.split())}")
+                _say(f"   {name:<14} [{'ok' if hit else '--'}] {' '.join(answer.split())}")
+            if ctx.recalled:
+                _say(f"   (recalled: {' | '.join(' '.join(m.content.split())[:60] for m in ctx.recalled)})")
         n = len(QUESTIONS)
-        _say(f"\nrecall: memory {score['memory']}/{n}, truncation {score['truncation']}/{n} "
-             f"(an answer counts if it contains the expected word)")
+        _say("\nrecall: " + ", ".join(f"{name} {hits}/{n}" for name, hits in score.items())
+             + " (an answer counts if it contains the expected word)")
         if engine.adapter is None:
             _say("note: frozen model, no trained adapter: WRITE fits the vectors so that the model reconstructs the "
                  "turns (the accuracy above), but this model was never trained to answer questions from memory "
                  "vectors; recall from memory is what a trained adapter (`gradmem train`) is for.")
         else:
-            _say("note: the trained adapter answers about 1 in 3 hand-written held-out chat questions from memory "
-                 "(106/294; the model with the whole history as text: 71/294; benchmarks/quality.py), so three "
-                 "questions can go either way; near misses and likely-looking values of the right kind (a city, "
-                 "a job) are common after one WRITE step.")
+            _say("note: three questions are a showcase, not a measure; docs/benchmarks.md has the figures that count.")
         _say(f"total time: {time.perf_counter() - started:.0f} s")
     finally:
         bar.close()

@@ -59,7 +59,7 @@ def product_episodes(sample: Sample, count, policy: MemoryPolicy, tokenizer=None
     messages = [Message(m["role"], m["content"], seq=i) for i, m in enumerate(sample.messages)]
     plans = plan_blocks(messages, count, policy, tokenizer)
     cut = plans[-1].last_seq + 1 if plans else 0
-    segments = [text for plan in plans for text in plan.texts]
+    segments = [plan.text for plan in plans]
     old, recent = list(sample.messages[:cut]), list(sample.messages[cut:])
     return [Episode(segments, recent, qa.question, qa, sample.kind, list(sample.messages), old) for qa in sample.qas]
 
