@@ -49,6 +49,7 @@ def recipe_of(tiny, *legs: dict) -> dict:
     ([{"name": "a", "steps": 1, "init": {"adapter": "x", "weight": 0.3}}], "one of adapter"),
     ([{"name": "a", "steps": 1, "train": {"max_steps": 5}}], "come from the leg's steps and init"),
     ([{"name": "a", "steps": 1, "train": {"mix": {"text": 1.0}}}], "unknown task"),
+    ([{"name": "a", "steps": 1, "train": {"grow_memory": True}}], "needs an 'adapter' or 'soup' init"),
     ([{"name": "a", "steps": 1, "train": {"lora_rnak": 2}}], "lora_rnak"),
     ([{"name": "../a", "steps": 1}], "names a folder"),
     ([{"name": "a", "steps": 0}], "at least 1"),

@@ -93,6 +93,9 @@ class Leg:
             unknown = set(self.config.mix) - set(DATA_KINDS)
             if unknown:
                 raise RecipeError(f"leg {self.name}: unknown task(s) {sorted(unknown)} in mix; known: {DATA_KINDS}")
+            if self.config.grow_memory and self.init.kind not in ("adapter", "soup"):
+                raise RecipeError(f"leg {self.name}: grow_memory repeats the M0 of the adapter it starts from, so it "
+                                  "needs an 'adapter' or 'soup' init")
 
     @property
     def is_toy(self) -> bool:
