@@ -158,9 +158,9 @@ def _parse_leg(item: dict) -> Leg:
             config = TrainConfig(**settings)
         return Leg(item["name"], item["steps"], config, Init.from_json(item.get("init")), item.get("processes", 1),
                    tuple(item.get("notes", ())))
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, RecipeError):
-            raise
+    except RecipeError:
+        raise
+    except (TypeError, ValueError) as exc:  # a field the config does not have, or one its checks refuse
         raise RecipeError(f"leg {name}: {exc}") from None
     except KeyError as exc:
         raise RecipeError(f"leg {name}: field {exc} is missing") from None
