@@ -424,7 +424,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                         help="bf16: autocast with fp32 master weights (the paper's setting for language tasks)")
+    parser.add_argument("--recipe", default=None,
+                        help="run a shipped recipe's legs in order, each in OUT/<leg>; the legs set every option")
+    parser.add_argument("--leg", default=None, help="with --recipe: run this leg only")
     args = parser.parse_args(argv)
+    if args.recipe or args.leg:
+        from .recipe import run_from_args
+
+        run_from_args(parser, args)
+        return
 
     order = {"2": True, "1": False}.get(args.order) or int(args.order.lstrip("k"))
     config = TrainConfig(model=args.model, lora_rank=args.lora_rank, lora_phases=args.lora_phases,
