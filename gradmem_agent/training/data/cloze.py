@@ -169,7 +169,7 @@ def _cut(paragraph: str, budget: float) -> str:
 def _ask(rng: random.Random, split: str, passage: str, sentences: list[str], words: list[str],
          used: set[int]) -> _Asked | None:
     askers: list[Callable] = [_ask_blank]
-    if rng.random() < 0.35:
+    if rng.random() < 0.6:
         askers.insert(0, _ask_option)
     for asker in askers:
         item = asker(rng, split, passage, sentences, words, used)
@@ -206,7 +206,7 @@ def _ask_option(rng: random.Random, split: str, passage: str, sentences: list[st
     options = []
     for index in range(len(sentences) - 1):
         tag, description = sentences[index], sentences[index + 1]
-        if index in used or index + 1 in used or not _OPTION_TAG.match(tag) or not _is_prose(description):
+        if {index, index + 1} & used or not _OPTION_TAG.match(tag) or not _is_prose(description, 4, ends=False):
             continue
         names = [name for name in re.findall(r"--?[A-Za-z][\w-]*[A-Za-z0-9]|-[A-Za-z0-9]", tag)
                  if _good_answer("option", name, passage, words) and not count_answer(answer_words(description), name)]
@@ -252,10 +252,12 @@ def _clip(sentence: str) -> str:
     return " ".join(words[:2 * _QUOTE_WORDS]) + (" ..." if len(words) > 2 * _QUOTE_WORDS else "")
 
 
-def _is_prose(sentence: str) -> bool:
+def _is_prose(sentence: str, min_words: int = 6, ends: bool = True) -> bool:
+    """Mostly words, and (with `ends`) ending like a sentence; an option's description may have no full stop."""
     words = sentence.split()
     letters = sum(c.isalpha() or c == " " for c in sentence)
-    return 6 <= len(words) <= 80 and letters >= 0.75 * len(sentence) and sentence[-1:] in ".!?:;)"
+    return (min_words <= len(words) <= 80 and letters >= 0.75 * len(sentence)
+            and (not ends or sentence[-1:] in ".!?:;)"))
 
 
 @cache

@@ -16,6 +16,7 @@ from pathlib import Path
 MAN_ROOT = Path("/usr/share/man")
 SECTIONS = tuple(f"man{n}" for n in range(1, 9))
 _GROFF = ("groff", "-t", "-mandoc", "-Tutf8", "-P-cbou", "-rLL=2000n", "-rHY=0")  # one line per paragraph
+_TAG_GAP = re.compile(r"(?<=\S) {2,}(?=\S)")
 _BOX = re.compile("[\u2500-\u257f]")  # table rules
 _ASCII = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2212": "-", "\u2013": "-", "\u2014": "--",
                         "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2022": "-", "\u00b7": "-",
@@ -70,5 +71,11 @@ def render(path: Path) -> str:
     if not body:
         return ""
     first, last = lines.index(body[0]), len(lines) - 1 - lines[::-1].index(body[-1])
-    kept = [" ".join(line.translate(_ASCII).split()) for line in lines[first:last + 1] if not _BOX.search(line)]
+    kept = []
+    for line in lines[first:last + 1]:
+        if _BOX.search(line):
+            continue
+        # a short option tag shares its line with its description, a wide gap between them: two lines
+        parts = _TAG_GAP.split(line.strip(), maxsplit=1) if line.lstrip().startswith("-") else [line]
+        kept += [" ".join(part.translate(_ASCII).split()) for part in parts]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
