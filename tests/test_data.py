@@ -21,6 +21,7 @@ from gradmem_agent.training.data import (
 from gradmem_agent.training.data.chat import FACT_KINDS
 from gradmem_agent.training.data.facts_open import KEY_POOLS, OPEN_KINDS
 from gradmem_agent.training.data.heldout import HELDOUT_B_PATH, HELDOUT_C_PATH, HELDOUT_PATH, heldout_sessions
+from gradmem_agent.training.data.resources import read_json
 from gradmem_agent.training.data.splits import SPLITS, split_of_generated, values_in_split
 from gradmem_agent.training.scoring import is_correct, normalize
 
@@ -100,6 +101,18 @@ def test_template_counts() -> None:
     assert len(FACT_KINDS) >= 25
     for kind in FACT_KINDS:
         assert len(kind.statements) >= 8 and len(kind.questions) >= 4, kind.name
+
+
+def test_word_files_hold_each_fact_kind_once_and_clean_pools() -> None:
+    files = ("facts_people.json", "facts_numbers.json", "facts_life.json", "facts_preferences.json", "facts_open.json")
+    named = [kind for file in files for kind in read_json(file)["kinds"]]
+    assert sorted(named) == sorted(kind.name for kind in (*FACT_KINDS, *OPEN_KINDS))
+    pools = {name: pool for name, pool in vars(vocab).items() if name.isupper() and not name.startswith("_")}
+    assert len(pools) >= 25
+    for name, pool in pools.items():
+        assert isinstance(pool, tuple) and all(isinstance(word, str) and word == word.strip() for word in pool), name
+        if name != "CODAS":  # repeated empty codas weight the draw towards open syllables
+            assert all(pool) and len(set(pool)) == len(pool), name
 
 
 def test_babi_and_text_splits_are_disjoint() -> None:

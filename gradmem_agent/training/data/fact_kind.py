@@ -1,4 +1,5 @@
-"""What a kind of planted chat fact is made of: value maker plus statement/question/ack templates."""
+"""What a kind of planted chat fact is made of: value maker plus statement/question/ack templates (the templates
+live in words/facts_*.json, read with `templates`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .resources import read_json
 from .splits import values_in_split
 
 Slots = dict[str, Any]  # template slots; "value" (as stated), "answer" and "aliases" are special
@@ -27,6 +29,18 @@ class FactKind:
     @property
     def exclusive_group(self) -> str:
         return self.group or self.name
+
+
+def templates(file: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Kind name -> its template fields in words/FILE (statements, questions, acks and, for some, updates): the
+    keyword arguments of FactKind besides name, make, context and group."""
+    return {kind: {field: tuple(texts) for field, texts in fields.items()}
+            for kind, fields in read_json(file)["kinds"].items()}
+
+
+def options(file: str) -> dict[str, tuple[str, ...]]:
+    """The named lists in words/FILE that kinds draw a context slot from (the relation in "my {rel}")."""
+    return {name: tuple(words) for name, words in read_json(file).get("options", {}).items()}
 
 
 def with_article(noun: str) -> str:
