@@ -39,13 +39,13 @@ from gradmem_agent import GradMem
 from gradmem_agent.engine import SHIPPED_ADAPTERS
 from gradmem_agent.models import DEFAULT_MODEL_NAME
 from gradmem_agent.policy import DEFAULT_SEGMENT_TOKENS, MemoryPolicy
-from gradmem_agent.training.data import babi_samples, chat_samples, kv_samples, load_heldout_chats
-from gradmem_agent.training.data.heldout import HELDOUT_SETS, heldout_sessions
+from gradmem_agent.training.data import babi_samples, chat_samples, kv_samples
 from gradmem_agent.training.episodes import flatten
 from gradmem_agent.training.evaluate import evaluate
 from gradmem_agent.training.product import evaluate_product
 from gradmem_agent.training.scoring import paired
 from gradmem_agent.write import WriteConfig
+from heldout import HELDOUT_SETS, heldout_sessions, load_heldout_chats
 
 FROZEN_WRITE = {"steps": 100, "lr": 0.3, "optimizer": "adam", "target_accuracy": 1.0}
 

@@ -24,7 +24,7 @@ def one_run(batch: int, steps: int, texts: int, threads: int) -> dict:
     import torch
 
     from gradmem_agent import GradMem
-    from gradmem_agent.training.data import load_heldout_chats
+    from heldout import load_heldout_chats
 
     torch.set_num_threads(threads)
     gm = GradMem.from_pretrained(device="cpu")

@@ -1,4 +1,4 @@
-"""Fast checks of the seeded data generators, the held-out chats and the answer scorer."""
+"""Fast checks of the seeded data generators, the held-out sets (benchmarks/heldout.py) and the answer scorer."""
 
 from __future__ import annotations
 
@@ -14,16 +14,23 @@ from gradmem_agent.training.data import (
     babi_samples,
     chat_samples,
     kv_samples,
-    load_heldout_chats,
     text_samples,
     vocab,
 )
 from gradmem_agent.training.data.chat import FACT_KINDS
 from gradmem_agent.training.data.facts_open import KEY_POOLS, OPEN_KINDS
-from gradmem_agent.training.data.heldout import HELDOUT_B_PATH, HELDOUT_C_PATH, HELDOUT_PATH, heldout_sessions
 from gradmem_agent.training.data.resources import read_json
 from gradmem_agent.training.data.splits import SPLITS, split_of_generated, values_in_split
 from gradmem_agent.training.scoring import is_correct, normalize
+from heldout import (
+    HELDOUT_B_PATH,
+    HELDOUT_C_PATH,
+    HELDOUT_PATH,
+    heldout_sessions,
+    load_heldout_chats,
+    load_heldout_handbooks,
+    load_heldout_long_sessions,
+)
 
 NAME_POOLS = ("FIRST_NAMES", "CITIES", "PET_NAMES")
 ANSWER_POOLS = (*NAME_POOLS, "PET_SPECIES", "COLOURS", "FOODS", "SPORTS", "LANGUAGES", "JOB_TITLES")
@@ -294,7 +301,7 @@ def test_text_samples() -> None:
     assert "chat" in sources and len(sources) > 20
 
 
-# --- held-out chats ----------------------------------------------------------------------------
+# --- held-out sets (benchmarks/heldout.py) -----------------------------------------------------
 
 
 # chats-b was written to a token range (200-250 rendered), which for its shortest chat is 626 characters
@@ -348,9 +355,55 @@ def test_heldout_sessions_join_chats_and_keep_each_question_on_its_fact() -> Non
         heldout_sessions(chats, per_session=0)
 
 
-def test_missing_heldout_file(tmp_path: Path) -> None:
+def test_heldout_long_sessions() -> None:
+    sessions = load_heldout_long_sessions()
+    assert len(sessions) == 14 and len({s.meta["id"] for s in sessions}) == len(sessions)
+    assert sum(len(s.qas) for s in sessions) == 102
+    styles = []
+    for session in sessions:
+        roles = [m["role"] for m in session.messages]
+        assert session.kind == "chat" and session.document is None and session.meta["split"] == "heldout"
+        assert roles == ["user", "assistant"] * (len(roles) // 2) and len(roles) >= 60
+        assert len(session.meta["styles"]) == len(session.qas) >= 4
+        styles += session.meta["styles"]
+        for qa in session.qas:
+            assert qa.fact_turns and list(qa.fact_turns) == sorted(set(qa.fact_turns))
+            assert all(0 <= turn < len(roles) for turn in qa.fact_turns)
+            assert _mentions(" ".join(session.messages[turn]["content"] for turn in qa.fact_turns), qa)
+    assert set(styles) == {"same-words", "paraphrase"}
+
+
+def test_heldout_handbooks() -> None:
+    handbooks = load_heldout_handbooks()
+    assert len(handbooks) == 8 and len({h.meta["id"] for h in handbooks}) == len(handbooks)
+    assert sum(len(h.qas) for h in handbooks) == 94
+    styles = []
+    for handbook in handbooks:
+        assert handbook.kind == "document" and handbook.messages == [] and handbook.meta["split"] == "heldout"
+        assert len(handbook.document) > 4000 and handbook.meta["title"]
+        assert len(handbook.meta["evidence"]) == len(handbook.meta["styles"]) == len(handbook.qas) >= 4
+        styles += handbook.meta["styles"]
+        for qa, evidence in zip(handbook.qas, handbook.meta["evidence"], strict=True):
+            assert qa.fact_turns == () and evidence in handbook.document
+            assert _mentions(evidence, qa)
+    assert set(styles) == {"same-words", "paraphrase"}
+
+
+@pytest.mark.parametrize("load", [load_heldout_chats, load_heldout_long_sessions, load_heldout_handbooks])
+def test_missing_heldout_file(load, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="held-out"):
-        load_heldout_chats(tmp_path / "nope.json")
+        load(tmp_path / "nope.json")
+
+
+def test_the_package_reads_nothing_outside_itself() -> None:
+    """What the package reads ships as package data: no module climbs out of its folder through __file__ or names
+    the repository's benchmarks/ folder (whose held-out sets only benchmarks/heldout.py loads)."""
+    root = Path(__file__).resolve().parents[1]
+    escape = re.compile(r"__file__\)(\.resolve\(\))?\.(parents\[|parent\.parent)|[\"']benchmarks[\"'/]")
+    folders = [root / name for name in ("gradmem_agent", "storage", "integrations")]
+    modules = [path for folder in folders for path in folder.rglob("*.py")]
+    assert len(modules) > 30
+    assert not [path.name for path in modules if escape.search(path.read_text(encoding="utf-8"))]
 
 
 # --- scoring -----------------------------------------------------------------------------------

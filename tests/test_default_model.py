@@ -36,9 +36,9 @@ def test_the_shipped_adapter_reads_a_held_out_chat_from_memory():
     chat's first 8 turns into 16 vectors, and the reader gives back the booking code that only memory holds."""
     from gradmem_agent import GradMem
     from gradmem_agent.engine import SHIPPED_ADAPTERS
-    from gradmem_agent.training.data import load_heldout_chats
     from gradmem_agent.training.episodes import flatten
     from gradmem_agent.training.evaluate import evaluate
+    from heldout import load_heldout_chats
 
     gm = GradMem.from_pretrained()
     assert gm.adapter is not None and gm.adapter_id == GradMem.from_pretrained(

@@ -4,7 +4,6 @@ from .babi import babi_samples
 from .chat import chat_samples
 from .cloze import cloze_samples
 from .documents import document_samples
-from .heldout import load_heldout_chats
 from .jsonl import load_samples, save_samples
 from .kv import kv_samples
 from .schema import QA, Sample
@@ -19,7 +18,6 @@ __all__ = [
     "cloze_samples",
     "document_samples",
     "kv_samples",
-    "load_heldout_chats",
     "load_samples",
     "save_samples",
     "session_samples",
