@@ -56,6 +56,12 @@ def count_answer(words: Sequence[str], answer: str) -> int:
 
 @cache
 def stopwords() -> frozenset[str]:
+    """Words a question may share with a sentence without that being a keyword match (words/stopwords.txt).
+
+    A list of its own, not storage.search.stop_words: that one drops what is too common to find a message by (with
+    the pieces that query_terms cuts contractions into: "don", "t"), this one also vague words ("thing", "know",
+    "need") that would let a paraphrased question pass. The generated documents and cloze passages are drawn with
+    it; the storage list, or the union of both, would change them."""
     return frozenset(read_lines("stopwords.txt"))
 
 
