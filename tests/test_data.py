@@ -355,38 +355,35 @@ def test_heldout_sessions_join_chats_and_keep_each_question_on_its_fact() -> Non
         heldout_sessions(chats, per_session=0)
 
 
-def test_heldout_long_sessions() -> None:
-    sessions = load_heldout_long_sessions()
-    assert len(sessions) == 14 and len({s.meta["id"] for s in sessions}) == len(sessions)
-    assert sum(len(s.qas) for s in sessions) == 102
-    styles = []
-    for session in sessions:
+@pytest.mark.parametrize("load, count, questions", [(load_heldout_long_sessions, 14, 102),
+                                                     (load_heldout_handbooks, 8, 94)], ids=["sessions", "handbooks"])
+def test_heldout_counts_and_styles(load, count: int, questions: int) -> None:
+    samples = load()
+    assert len(samples) == count and len({s.meta["id"] for s in samples}) == count
+    assert sum(len(s.qas) for s in samples) == questions
+    for sample in samples:
+        assert sample.meta["split"] == "heldout" and len(sample.meta["styles"]) == len(sample.qas) >= 4
+    assert {style for s in samples for style in s.meta["styles"]} == {"same-words", "paraphrase"}
+
+
+def test_heldout_long_sessions_keep_each_answer_in_its_fact_turns() -> None:
+    for session in load_heldout_long_sessions():
         roles = [m["role"] for m in session.messages]
-        assert session.kind == "chat" and session.document is None and session.meta["split"] == "heldout"
+        assert session.kind == "chat" and session.document is None
         assert roles == ["user", "assistant"] * (len(roles) // 2) and len(roles) >= 60
-        assert len(session.meta["styles"]) == len(session.qas) >= 4
-        styles += session.meta["styles"]
         for qa in session.qas:
             assert qa.fact_turns and list(qa.fact_turns) == sorted(set(qa.fact_turns))
             assert all(0 <= turn < len(roles) for turn in qa.fact_turns)
             assert _mentions(" ".join(session.messages[turn]["content"] for turn in qa.fact_turns), qa)
-    assert set(styles) == {"same-words", "paraphrase"}
 
 
-def test_heldout_handbooks() -> None:
-    handbooks = load_heldout_handbooks()
-    assert len(handbooks) == 8 and len({h.meta["id"] for h in handbooks}) == len(handbooks)
-    assert sum(len(h.qas) for h in handbooks) == 94
-    styles = []
-    for handbook in handbooks:
-        assert handbook.kind == "document" and handbook.messages == [] and handbook.meta["split"] == "heldout"
-        assert len(handbook.document) > 4000 and handbook.meta["title"]
-        assert len(handbook.meta["evidence"]) == len(handbook.meta["styles"]) == len(handbook.qas) >= 4
-        styles += handbook.meta["styles"]
+def test_heldout_handbooks_keep_each_answer_in_its_evidence() -> None:
+    for handbook in load_heldout_handbooks():
+        assert handbook.kind == "document" and handbook.messages == [] and len(handbook.document) > 4000
+        assert handbook.meta["title"] and len(handbook.meta["evidence"]) == len(handbook.qas)
         for qa, evidence in zip(handbook.qas, handbook.meta["evidence"], strict=True):
             assert qa.fact_turns == () and evidence in handbook.document
             assert _mentions(evidence, qa)
-    assert set(styles) == {"same-words", "paraphrase"}
 
 
 @pytest.mark.parametrize("load", [load_heldout_chats, load_heldout_long_sessions, load_heldout_handbooks])

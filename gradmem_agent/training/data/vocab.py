@@ -6,49 +6,24 @@ from __future__ import annotations
 from .resources import read_json
 
 
-def _pools(name: str) -> dict[str, tuple[str, ...]]:
-    return {key: tuple(values) for key, values in read_json(name).items() if not key.startswith("_")}
+def _pools(file: str, *names: str) -> tuple[tuple[str, ...], ...]:
+    data = read_json(file)
+    return tuple(tuple(data[name]) for name in names)
 
 
-_PEOPLE = _pools("people.json")
-FIRST_NAMES = _PEOPLE["first_names"]
-PET_NAMES = _PEOPLE["pet_names"]
-PET_SPECIES = _PEOPLE["pet_species"]
+FIRST_NAMES, PET_NAMES, PET_SPECIES = _pools("people.json", "first_names", "pet_names", "pet_species")
+(CITIES,) = _pools("places.json", "cities")
+COLOURS, FOODS, SPORTS, LANGUAGES = _pools("preferences.json", "colours", "foods", "sports", "languages")
+JOB_TITLES, APPOINTMENTS, MEETINGS, EVENTS = _pools("life.json", "job_titles", "appointments", "meetings", "events")
+WEEKDAYS, MONTHS = _pools("calendar.json", "weekdays", "months")
 
-CITIES = _pools("places.json")["cities"]
-
-_PREFERENCES = _pools("preferences.json")
-COLOURS = _PREFERENCES["colours"]
-FOODS = _PREFERENCES["foods"]
-SPORTS = _PREFERENCES["sports"]
-LANGUAGES = _PREFERENCES["languages"]
-
-_LIFE = _pools("life.json")
-JOB_TITLES = _LIFE["job_titles"]
-APPOINTMENTS = _LIFE["appointments"]
-MEETINGS = _LIFE["meetings"]
-EVENTS = _LIFE["events"]
-
-_CALENDAR = _pools("calendar.json")
-WEEKDAYS = _CALENDAR["weekdays"]
-MONTHS = _CALENDAR["months"]
-
-# Parts of invented band, restaurant and company names (see values.py).
-_INVENTED = _pools("invented_names.json")
-BAND_ADJECTIVES = _INVENTED["band_adjectives"]
-BAND_NOUNS = _INVENTED["band_nouns"]
-PLACE_WORDS = _INVENTED["place_words"]
-PLACE_ADJECTIVES = _INVENTED["place_adjectives"]
-CUISINE_WORDS = _INVENTED["cuisine_words"]
-ONSETS = _INVENTED["onsets"]
-VOWELS = _INVENTED["vowels"]
-CODAS = _INVENTED["codas"]  # repeated empty codas make open syllables likelier
-COMPANY_SUFFIXES = _INVENTED["company_suffixes"]
+# Parts of invented band, restaurant and company names (see values.py); repeated empty codas make open syllables
+# likelier.
+BAND_ADJECTIVES, BAND_NOUNS, PLACE_WORDS, PLACE_ADJECTIVES, CUISINE_WORDS, COMPANY_SUFFIXES = _pools(
+    "invented_names.json", "band_adjectives", "band_nouns", "place_words", "place_adjectives", "cuisine_words",
+    "company_suffixes")
+ONSETS, VOWELS, CODAS = _pools("invented_names.json", "onsets", "vowels", "codas")
 
 # Key phrases of the open-key fact kinds (facts_open): none may occur in a hand-written benchmark question.
-_OPEN_KEYS = _pools("open_keys.json")
-ROLES = _OPEN_KEYS["roles"]
-PRICED_ITEMS = _OPEN_KEYS["priced_items"]
-COLOURED_ITEMS = _OPEN_KEYS["coloured_items"]
-NUMBERED_THINGS = _OPEN_KEYS["numbered_things"]
-OPEN_EVENTS = _OPEN_KEYS["open_events"]
+ROLES, PRICED_ITEMS, COLOURED_ITEMS, NUMBERED_THINGS, OPEN_EVENTS = _pools(
+    "open_keys.json", "roles", "priced_items", "coloured_items", "numbered_things", "open_events")
