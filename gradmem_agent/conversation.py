@@ -30,13 +30,12 @@ from .messages import to_langchain, to_message, to_messages
 from .options import OnMismatch, check_option
 from .policy import MemoryPolicy, turn_tokens
 from .read import SamplingConfig, prompt_ids
-from .recall import ReadPlan, cut_to, plan_read, recent_window
+from .recall import RECALL_HITS, ReadPlan, cut_to, plan_read, recent_window
 from .stats import ConversationStats, session_stats
 from .storage import MemoryBlock, Message, SQLStore, default_url
 from .storage.validation import check_session_id
 
 DEFAULT_REPLY_TOKENS = SamplingConfig().max_new_tokens
-RECALL_HITS = 16  # search hits considered for recall and block choice
 
 
 @dataclass(frozen=True)

@@ -16,24 +16,39 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Generic, Protocol, TypeVar
 
 from .layout import render_turn
 from .policy import MemoryPolicy
-from .storage import MemoryBlock, Message, SearchHit
+from .storage import Message, SearchHit
 from .storage.search import query_terms
 
 CountFn = Callable[[str], int]
+RECALL_HITS = 16  # search hits considered for recalled turns and for the choice of blocks
 CUT = "[…]"
 MIN_EXCERPT_TOKENS = 24  # a recalled turn is not cut shorter than this: a few words out of context mislead
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 _WORD = re.compile(r"[^\W_]+")
 
 
+class Span(Protocol):
+    """Where a block sits: messages first_seq..last_seq (a stored block, or a plan for one)."""
+
+    @property
+    def first_seq(self) -> int | None: ...
+
+    @property
+    def last_seq(self) -> int | None: ...
+
+
+B = TypeVar("B", bound=Span)
+
+
 @dataclass(frozen=True)
-class ReadPlan:
+class ReadPlan(Generic[B]):
     """What READ feeds for one question: blocks and recalled turns (oldest first), then the recent window."""
 
-    blocks: list[MemoryBlock]
+    blocks: list[B]
     recalled: list[Message]
     recent: list[Message]
 
@@ -119,7 +134,7 @@ def excerpt(message: Message, terms: set[str], budget: int, count: CountFn, toke
     return replace(message, content=content, tool_calls=None)
 
 
-def choose_blocks(blocks: Sequence[MemoryBlock], hits: Sequence[SearchHit], limit: int | None) -> list[MemoryBlock]:
+def choose_blocks(blocks: Sequence[B], hits: Sequence[SearchHit], limit: int | None) -> list[B]:
     """At most `limit` blocks (None: all): those holding the hits, best first, then the newest; in time order."""
     if limit is None or len(blocks) <= limit:
         return list(blocks)
@@ -133,8 +148,8 @@ def choose_blocks(blocks: Sequence[MemoryBlock], hits: Sequence[SearchHit], limi
     return [blocks[i] for i in sorted(order[:limit])]
 
 
-def plan_read(question: str | None, blocks: Sequence[MemoryBlock], window: Sequence[Message],
-              hits: Sequence[SearchHit], policy: MemoryPolicy, count: CountFn, tokenizer=None) -> ReadPlan:
+def plan_read(question: str | None, blocks: Sequence[B], window: Sequence[Message], hits: Sequence[SearchHit],
+              policy: MemoryPolicy, count: CountFn, tokenizer=None) -> ReadPlan[B]:
     """The READ layout for `question` (None: no recall) from the session's blocks, its recent window and the
     search hits among the turns before that window."""
     if question is None or not policy.recall_tokens:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import subprocess
 import sys
@@ -245,27 +246,44 @@ def test_mix_names_only_tasks_the_sampler_draws(tiny_dir, tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def test_product_layout_is_what_the_conversation_memory_reads(tiny_gm, tokenizer, tmp_path):
-    """Training with recent_tokens sees the blocks and the recent text that GradMemConversationMemory keeps
-    after the same chat is added in one call."""
-    from gradmem_agent import GradMemConversationMemory
-    from gradmem_agent.training.data import chat_samples
-    from gradmem_agent.training.episodes import episodes_for
+def test_read_layout_is_what_the_conversation_memory_reads(tokenizer, tmp_path):
+    """Training in the READ layout sees, for every question, the blocks, the recalled turns and the recent text
+    that GradMemConversationMemory's read_context gives after the same chat is added in one call."""
+    from gradmem_agent import GradMem, GradMemConversationMemory, MemoryPolicy
+    from gradmem_agent.training.data import session_samples
+    from gradmem_agent.training.episodes import Recaller, read_episodes
 
     count = lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])  # noqa: E731
-    sample = chat_samples(1, split="train", seed=5, turns=(40, 48), facts=(3, 4))[0]
-    episodes = episodes_for(sample, count, 128, recent_tokens=160, tokenizer=tokenizer)
-    conv = GradMemConversationMemory("layout", tiny_gm, url=f"sqlite:///{tmp_path / 'c.db'}", recent_tokens=160,
-                                     segment_tokens=128, memory_tokens=4, steps=1, mode="inline")
+    sample = session_samples(1, split="train", seed=5, chats=(3, 4))[0]
+    policy = MemoryPolicy(recent_tokens=160, segment_tokens=128, memory_tokens=4, steps=1, mode="inline",
+                          read_blocks=2, recall_tokens=96)
+    episodes = read_episodes(sample, count, policy, Recaller(), tokenizer)
+    gm = GradMem(make_tiny_llama(len(tokenizer), max_positions=2048), tokenizer, name="tiny-llama")
+    conv = GradMemConversationMemory("layout", gm, url=f"sqlite:///{tmp_path / 'c.db'}", policy=policy)
     conv.add_messages(sample.messages)
     blocks = conv.memory_blocks
     try:
-        assert len(blocks) >= 2 and len(episodes[0].segments) == len(blocks)
+        assert len(blocks) > 2 and len(episodes) == len(sample.qas)
+        assert any(len(e.recent) > 2 for e in episodes)  # something was recalled
         for episode in episodes:
-            assert episode.messages() == conv.read_context(episode.question).messages
-            assert len(episode.old_messages) == blocks[-1].last_seq + 1
+            ctx = conv.read_context(episode.question, reply_tokens=8)
+            assert episode.messages() == ctx.messages
+            assert len(episode.segments) == len(ctx.blocks) == 2
+            assert episode.in_memory == all(t < ctx.recent[0].seq for t in episode.qa.fact_turns)
     finally:
         conv.close()
+
+
+def test_a_read_layout_step_trains_on_sessions_documents_and_cloze(tiny_dir, tmp_path):
+    from gradmem_agent.training.train import Trainer
+
+    stage = Stage(0, 1, (8, 12), 64, memory_only=0.5, recent_tokens=[96], questions=2, read_layout=True,
+                  recall_tokens=[0, 64], read_blocks=[2, None])
+    config = TrainConfig(model=str(tiny_dir), memory_tokens=4, lora_rank=2, samples_per_step=3,
+                         mix={"session": 1.0, "document": 1.0, "cloze": 1.0}, curriculum=[stage])
+    trainer = Trainer(config, tmp_path / "run", device="cpu")
+    rows = [trainer.train_step() for _ in range(2)]
+    assert all(r["episodes"] > 0 and r["segments"] > 0 and math.isfinite(r["loss"]) for r in rows)
 
 
 def test_question_cap_and_micro_batches_give_the_full_step_gradient(tiny_dir, tmp_path):
@@ -310,23 +328,27 @@ def test_running_out_of_gpu_memory_halves_the_passes_for_a_while_then_tries_the_
     assert all(r["data_seconds"] > 0 for r in rows)
 
 
-def test_product_section_asks_only_memory_only_questions_with_the_chosen_methods(tokenizer):
+def test_product_arms_read_the_conversation_as_the_product_does(tokenizer):
     from gradmem_agent import GradMem
-    from gradmem_agent.training.data import chat_samples
-    from gradmem_agent.training.product import evaluate_product
+    from gradmem_agent.training.data import document_samples, session_samples
+    from gradmem_agent.training.product import ARMS, evaluate_product
 
     tiny_gm = GradMem(make_tiny_llama(len(tokenizer), max_positions=2048), tokenizer, name="tiny-llama")
-    samples = chat_samples(2, split="val", seed=7, turns=(40, 48), facts=(3, 4))
-    policy = {"recent_tokens": 160, "segment_tokens": 128, "memory_tokens": 4, "steps": 1}
-    rows = evaluate_product(tiny_gm, tiny_gm, samples, methods=("memory", "summary"), max_new_tokens=2, **policy)
-    assert set(rows) == {"memory", "summary"} and rows["memory"]["total"] == rows["summary"]["total"] > 0
-    assert rows["memory"]["chats"] == 2 and rows["memory"]["mean_blocks"] >= 1
-    for row in rows["memory"]["predictions"]:
-        assert 0 <= row["blocks_after_fact"] < row["blocks"] <= rows["memory"]["max_blocks"]
-    ages = rows["memory"]["by_blocks_after_fact"]
-    assert sum(int(v.split("/")[1]) for v in ages.values()) == rows["memory"]["total"]
-    with pytest.raises(ValueError, match="unknown product method"):
-        evaluate_product(tiny_gm, tiny_gm, samples, methods=("memory", "kv"))
+    samples = session_samples(2, split="val", seed=7, chats=(3, 4))
+    policy = {"recent_tokens": 160, "segment_tokens": 128, "memory_tokens": 4, "steps": 1, "read_blocks": 2}
+    rows = evaluate_product(tiny_gm, samples, max_new_tokens=2, **policy)
+    assert set(rows) == set(ARMS)
+    total = rows["hybrid"]["total"]
+    assert total > 0 and all(r["total"] == total for r in rows.values())
+    assert rows["hybrid"]["mean_blocks"] > 2 and rows["hybrid"]["mean_blocks_read"] <= 2
+    assert rows["recall"]["paired_with_hybrid"]["questions"] == total
+    for row in rows["hybrid"]["predictions"]:
+        assert row["blocks"] <= 2 and (row["blocks_after_fact"] is None or row["blocks_after_fact"] >= 0)
+    docs = evaluate_product(tiny_gm, document_samples(1, split="val", seed=3), arms=("hybrid", "truncation"),
+                            max_new_tokens=2, **policy)
+    assert docs["hybrid"]["total"] == len(document_samples(1, split="val", seed=3)[0].qas)
+    with pytest.raises(ValueError, match="unknown arm"):
+        evaluate_product(tiny_gm, samples, arms=("hybrid", "kv"))
 
 
 def test_two_processes_train_one_adapter_and_stop_together(tiny_dir, tmp_path):

@@ -24,7 +24,8 @@ from safetensors.torch import load_file
 from ..adapter import ADAPTER_CONFIG, ADAPTER_WEIGHTS, AdapterConfig, GradMemAdapter
 from ..backbone import Backbone
 from ..models import load_model
-from .episodes import DATA_KINDS, flatten, sample_mix
+from ..policy import MemoryPolicy
+from .episodes import DATA_KINDS, Recaller, flatten, read_episodes, sample_mix
 from .meta import collate, outer_loss
 
 OOM_RETRY_STEPS = 20  # after running out of GPU memory, steps with half-size passes before the full size again
@@ -49,6 +50,12 @@ class Stage:
     questions: int | None = None
     invented_names: float = 0.0  # share of people's and pets' names made up (data.chat_samples)
     open_facts: float = 0.0  # share of chat facts from the open-key kinds (data.facts_open)
+    # Every sample read as the product's query-aware READ reads it (episodes.read_episodes: chosen blocks,
+    # recalled old turns, the recent window), with these budgets drawn per sample; cloze samples never recall
+    # (their question quotes the text that recall would find). Chats also need recent_tokens.
+    read_layout: bool = False
+    recall_tokens: list[int] = field(default_factory=lambda: [0, 96, 192])
+    read_blocks: list[int | None] = field(default_factory=lambda: [2, 4])
 
 
 @dataclass
@@ -135,6 +142,7 @@ class Trainer:
         self.acc = Accelerator(cpu=device == "cpu", mixed_precision="bf16" if config.precision == "bf16" else "no")
         loaded = load_model(config.model, device=self.acc.device, dtype=torch.float32, attn_implementation="eager")
         self.tokenizer = loaded.tokenizer
+        self.recaller = Recaller()  # the product's full-text search, for episodes in the READ layout
         model = loaded.model
         base = Backbone(model)
         self.adapter = build_adapter(model, config, base.fingerprint)
@@ -254,16 +262,20 @@ class Trainer:
                              tuple(stage.facts), stage.invented_names, stage.open_facts)
         recent_messages = rng.choice([2, cfg.recent_messages])
         recent_tokens = rng.choice(stage.recent_tokens) if stage.recent_tokens else None
-        chunks = []
+        every, chunks = [], []
         for sample in samples:
-            episodes = flatten([sample], self.count, stage.segment_tokens, recent_messages,
-                               recent_tokens=recent_tokens)
+            if stage.read_layout:
+                episodes = read_episodes(sample, self.count, self._read_policy(rng, stage, sample), self.recaller,
+                                         self.tokenizer)
+            else:
+                episodes = flatten([sample], self.count, stage.segment_tokens, recent_messages,
+                                   recent_tokens=recent_tokens)
             kept = [e for e in episodes if e.in_memory or rng.random() >= stage.memory_only]
             if stage.questions is not None and len(kept) > stage.questions:
                 kept = rng.sample(kept, stage.questions)
+            every += episodes
             chunks.append(kept)
-        if not any(chunks):  # every question was about the recent turns: keep them rather than skip the step
-            chunks = [flatten(samples, self.count, stage.segment_tokens, recent_messages, recent_tokens=recent_tokens)]
+        chunks = [c for c in chunks if c] or [every]  # all about the recent turns: keep them rather than skip
         data_seconds = time.perf_counter() - started
         if self.micro_samples != cfg.micro_samples and self.step >= self.full_micro_from:
             self.micro_samples = cfg.micro_samples
@@ -295,6 +307,12 @@ class Trainer:
         return {**metrics, "step": self.step, "loss": loss, "grad_norm": norm, "skipped": float(skipped),
                 "inner_steps": stage.inner_steps, "micro_samples": self.micro_samples or len(chunks),
                 "data_seconds": data_seconds}
+
+    def _read_policy(self, rng: random.Random, stage: Stage, sample) -> MemoryPolicy:
+        recall = 0 if sample.kind == "cloze" else rng.choice(stage.recall_tokens)
+        return MemoryPolicy(recent_tokens=rng.choice([t for t in stage.recent_tokens or [512] if t is not None]),
+                            segment_tokens=stage.segment_tokens, recall_tokens=recall,
+                            read_blocks=rng.choice(stage.read_blocks))
 
     def _average_gradients(self) -> None:
         """One all-reduce of every gradient, flattened; a parameter without a gradient in this process counts
