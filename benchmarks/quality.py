@@ -1,23 +1,26 @@
-"""Quality benchmark: can the model answer from memory what has left its context window?
+"""Quality benchmark: can the model answer what has left its context window?
 
-One run, one model, one chat template, one scorer, the same held-out data for every method:
-full context, truncation, summary by the same model, frozen GradMem, trained GradMem (the shipped adapter
-or --adapter). Sections: (1) held-out hand-written chats, the first 8 turns compressed out ("chats": 26 chats,
-78 questions; "chats-b" and "chats-c": 36 more each in the same layout, written later; each report also pools
-them question by question); (1b) "test":
-generated chats of the test split (names, values, topics and template families that neither training nor
-the choice between runs saw), memory-only questions; larger than (1), so less noisy, but in the generator's
-style; (2) bAbI-style qa1-qa3 (test split); (3) key-value retrieval capacity; and, for choosing between
-training runs without looking at (1) or (1b), "dev": the same as "test" on the validation split;
-"dev-recent": questions on those chats whose facts are still in the window; "product": long generated
-validation chats added in one call to GradMemConversationMemory with its default policy (512-token recent
-window, 256-token blocks, several blocks), memory-only questions; "sessions": the hand-written chats of (1)
-joined four to a session (--session-chats) and read the same way ("chats sessions", "chats-b sessions",
-"chats-c sessions"), questions whose facts left the window.
+One run, one model, one chat template, one scorer, greedy replies, the same questions for every method.
+
+Product sections (training/product.py): each sample goes into a real GradMemConversationMemory and every
+question whose facts left the recent window is read eight ways side by side: the hybrid READ that respond()
+feeds (the chosen memory blocks, the old turns full-text search recalls, the recent window), recalled turns
+alone, chosen blocks alone, every block (memory-only READ), the hybrid reading another chat's blocks (the
+control that separates what memory holds from the adapter being on), the whole history as text, a summary by
+the same model, and the recent window alone; each arm is paired with the hybrid (McNemar).
+- dev-chats, dev-sessions, dev-documents: generated validation data, to choose runs and settings;
+- heldout-chats (98 hand-written chats; all but their last 4 messages written into memory), heldout-sessions
+  (14 hand-written sessions of 62-80 messages, the default policy), heldout-handbooks (8 hand-written
+  documents, ingested as `gradmem ingest` does): read once per candidate that is about to ship.
+
+Lab sections (one block and the last 4 messages as text; methods: full context, truncation, summary, frozen
+and trained GradMem): the hand-written chats (chats, chats-b, chats-c), generated chats of the validation
+(dev, dev-recent) and test splits (test), bAbI qa1-qa3 (babi) and key-value retrieval (kv).
 Prints a table, saves JSON and a PNG plot.
 
-    python benchmarks/quality.py --device cuda            # all sections, full sizes (GPU)
-    python benchmarks/quality.py --quick                  # small sizes for a CPU smoke run
+    python benchmarks/quality.py --device cuda                       # the dev-* product sections
+    python benchmarks/quality.py --sections heldout-sessions,heldout-handbooks,heldout-chats
+    python benchmarks/quality.py --quick                             # small sizes for a CPU smoke run
     python benchmarks/quality.py --merge a.json b.json    # one report from sections run in parallel processes
     python benchmarks/quality.py --paired base.json adapter.json --sections chats,test
         # question by question: what each method answered alone, and McNemar's p that the difference is chance
@@ -39,15 +42,38 @@ from gradmem_agent import GradMem
 from gradmem_agent.engine import SHIPPED_ADAPTERS
 from gradmem_agent.models import DEFAULT_MODEL_NAME
 from gradmem_agent.policy import DEFAULT_SEGMENT_TOKENS, MemoryPolicy
-from gradmem_agent.training.data import babi_samples, chat_samples, kv_samples
+from gradmem_agent.training.data import babi_samples, chat_samples, document_samples, kv_samples, session_samples
 from gradmem_agent.training.episodes import flatten
 from gradmem_agent.training.evaluate import evaluate
-from gradmem_agent.training.product import evaluate_product
+from gradmem_agent.training.product import ARMS, evaluate_product
 from gradmem_agent.training.scoring import paired
 from gradmem_agent.write import WriteConfig
-from heldout import HELDOUT_SETS, heldout_sessions, load_heldout_chats
+from heldout import HELDOUT_SETS, load_heldout_chats, load_heldout_handbooks, load_heldout_long_sessions
 
 FROZEN_WRITE = {"steps": 100, "lr": 0.3, "optimizer": "adam", "target_accuracy": 1.0}
+# Questions asked through the product (training/product.py): generated dev splits to choose runs and settings,
+# hand-written held-out sets read once per candidate that is about to ship.
+PRODUCT_SECTIONS = ("dev-chats", "dev-sessions", "dev-documents", "heldout-chats", "heldout-sessions",
+                    "heldout-handbooks")
+ARM_LABELS = {"hybrid": "hybrid: blocks + recalled turns + window", "recall": "recalled turns + window, no memory",
+              "blocks": "chosen blocks + window", "memory": "every block + window (memory only)",
+              "control": "hybrid reading another chat's blocks", "full": "whole history as text",
+              "summary": "summary by the same model + window", "truncation": "recent window only"}
+
+
+def product_samples(name: str, args) -> tuple[list, int | None]:
+    """A product section's samples, and keep_last (the single-chat sets: all but the last 4 messages written)."""
+    if name == "dev-chats":
+        return chat_samples(args.dev, split="val", seed=321, turns=(8, 16), facts=(2, 6)), 4
+    if name == "dev-sessions":
+        return session_samples(args.dev_long, split="val", seed=654), None
+    if name == "dev-documents":
+        return document_samples(args.dev_long, split="val", seed=655), None
+    if name == "heldout-chats":
+        return [c for path in HELDOUT_SETS.values() for c in load_heldout_chats(path)], 4
+    if name == "heldout-sessions":
+        return load_heldout_long_sessions(), None
+    return load_heldout_handbooks(), None
 
 
 def machine(device: str) -> dict:
@@ -109,14 +135,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
     parser.add_argument("--dev", type=int, default=60, help="generated validation chats in the dev section")
     parser.add_argument("--test", type=int, default=120, help="generated test-split chats in the test section")
-    parser.add_argument("--product", type=int, default=20, help="long generated chats in the product section")
-    parser.add_argument("--product-turns", default="64,96",
-                        help="messages a product chat has, min,max (longer chats: more memory blocks)")
-    parser.add_argument("--session-chats", type=int, default=4,
-                        help="hand-written chats joined into one session in the sessions section")
+    parser.add_argument("--dev-long", type=int, default=40,
+                        help="generated sessions and documents in dev-sessions and dev-documents")
+    parser.add_argument("--arms", default=",".join(ARMS), help="the product sections' ways of reading")
     parser.add_argument("--sections", default=None,
-                        help="any of chats,chats-b,chats-c,babi,kv,dev,dev-recent,test,product,sessions (default "
-                             "chats,chats-b,chats-c,babi,kv; with --paired: every section)")
+                        help=f"any of {','.join(PRODUCT_SECTIONS)} (questions through the product), "
+                             "chats,chats-b,chats-c,babi,kv,dev,dev-recent,test (the lab layout: one block and 4 "
+                             "messages of text) (default: the dev-* product sections; with --paired: every section)")
     parser.add_argument("--methods", default=None,
                         help="only these of full,truncation,summary,frozen,trained,trained-truncation,trained-full")
     parser.add_argument("--out", type=Path, default=None)
@@ -139,7 +164,7 @@ def main() -> None:
     if args.paired:
         return compare(args.paired, args.out, args.sections.split(",") if args.sections else None)
     if args.quick:
-        args.babi, args.kv, args.kv_pairs, args.dev, args.test, args.product = 4, 4, "4,8", 4, 4, 2
+        args.babi, args.kv, args.kv_pairs, args.dev, args.test, args.dev_long = 4, 4, "4,8", 4, 4, 2
 
     frozen = GradMem.from_pretrained(adapter=None, device=args.device, dtype="fp32")
     device = str(frozen.device)
@@ -175,7 +200,7 @@ def main() -> None:
         methods = {key: methods[key] for key in args.methods.split(",") if key in methods}
     methods = {label: rest for label, *rest in methods.values()}
     results: dict = {}
-    sections = args.sections.split(",") if args.sections else [*HELDOUT_SETS, "babi", "kv"]
+    sections = args.sections.split(",") if args.sections else [n for n in PRODUCT_SECTIONS if n.startswith("dev-")]
     t0 = time.time()
     stamp = dt.datetime.now(dt.timezone.utc)
     out = args.out or Path(__file__).parent / "results" / f"quality-{stamp:%Y-%m-%d}-{device.split(':')[0]}.json"
@@ -207,26 +232,18 @@ def main() -> None:
             section("dev-recent", [e for e in dev if not e.in_memory], methods, results, save)
     if "test" in sections:  # never used to choose between runs
         section("test", [e for e in short_chats(args.test, "test", 987) if e.in_memory], methods, results, save)
-    def product_section(name: str, samples: list) -> None:
-        wanted = {"trained": "memory", "truncation": "truncation", "summary": "summary", "full": "full"}
-        chosen = [wanted[m] for m in (args.methods or ",".join(wanted)).split(",") if m in wanted]
-        rows = evaluate_product(trained, frozen, samples, methods=chosen, segment_tokens=seg)
-        labels = {"memory": "GradMem trained, memory + recent window", "truncation": "truncation (same window)",
-                  "summary": "summary of the old turns + the same window", "full": "full context"}
-        results[name] = {f"{labels[method]} (product layout)": row for method, row in rows.items()}
+    engine = trained or frozen
+    for name in [n for n in PRODUCT_SECTIONS if n in sections]:
+        samples, keep_last = product_samples(name, args)
+        rows = evaluate_product(engine, samples, arms=args.arms.split(","), keep_last=keep_last,
+                                segment_tokens=seg)
+        results[name] = {f"{ARM_LABELS[arm]} (product)": row for arm, row in rows.items()}
         save()
         for label, row in results[name].items():
-            print(f"  {name:<10} {label:<44} {row['correct']:>4}/{row['total']:<4} {100 * row['accuracy']:5.1f}%"
-                  f"  (blocks per chat: {row['mean_blocks']:.1f} mean, {row['max_blocks']} max; by blocks written "
-                  f"after the fact's: {row['by_blocks_after_fact']})", flush=True)
-
-    if "product" in sections and trained is not None:
-        low, high = (int(n) for n in args.product_turns.split(","))
-        samples = chat_samples(args.product, split="val", seed=654, turns=(low, high), facts=(3, 8))
-        product_section("product" if (low, high) == (64, 96) else f"product {low}-{high}", samples)
-    if "sessions" in sections and trained is not None:  # the hand-written chats in the product layout
-        for name, path in HELDOUT_SETS.items():
-            product_section(f"{name} sessions", heldout_sessions(load_heldout_chats(path), args.session_chats))
+            vs = row.get("paired_with_hybrid")
+            versus = f"; vs hybrid {vs['only_second']} vs {vs['only_first']}, p = {vs['mcnemar_p']:.3f}" if vs else ""
+            print(f"  {name:<18} {label:<48} {row['correct']:>4}/{row['total']:<4} {100 * row['accuracy']:5.1f}%"
+                  f"  (blocks {row['mean_blocks']:.1f}, read {row['mean_blocks_read']:.1f}{versus})", flush=True)
     if "babi" in sections:
         for task in [int(t) for t in args.babi_tasks.split(",")]:
             eps = flatten(babi_samples(task, args.babi, split="test", seed=123), count, seg, 0)
@@ -269,8 +286,7 @@ def merge(paths: list[Path], out: Path | None, plot_it: bool = True) -> None:
     for report in reports:
         for name, rows in report["results"].items():
             merged["results"].setdefault(name, {}).update(rows)
-    order = [*HELDOUT_SETS, "test", "dev", "dev-recent", "product", *(f"{n} sessions" for n in HELDOUT_SETS),
-             "babi qa1", "babi qa2", "babi qa3", "kv"]
+    order = [*PRODUCT_SECTIONS, *HELDOUT_SETS, "test", "dev", "dev-recent", "babi qa1", "babi qa2", "babi qa3", "kv"]
     merged["results"] = dict(sorted(merged["results"].items(), key=lambda kv: order.index(kv[0])
                                     if kv[0] in order else len(order)))
     merged["paired"] = paired_rows(merged["results"])

@@ -104,14 +104,19 @@ class Leg:
 
 @dataclass(frozen=True)
 class Recipe:
+    """Legs in order; `shipped` names the leg whose adapter ships (legs after it are candidates, not shipped)."""
+
     name: str
     description: str
     legs: tuple[Leg, ...]
     notes: tuple[str, ...] = ()
+    shipped: str | None = None
 
     def __post_init__(self) -> None:
         if not self.legs:
             raise RecipeError(f"recipe {self.name} has no legs")
+        if self.shipped is not None and self.shipped not in {leg.name for leg in self.legs}:
+            raise RecipeError(f"recipe {self.name} ships leg {self.shipped!r}, which it does not have")
         seen: dict[str, Leg] = {}
         for leg in self.legs:
             if leg.name in seen:
@@ -135,7 +140,8 @@ def parse_recipe(data: dict) -> Recipe:
     """A recipe from its JSON form (see training/recipes/*.json); every problem is a RecipeError."""
     try:
         legs = tuple(_parse_leg(item) for item in data["legs"])
-        return Recipe(data["name"], data.get("description", ""), legs, tuple(data.get("notes", ())))
+        return Recipe(data["name"], data.get("description", ""), legs, tuple(data.get("notes", ())),
+                      data.get("shipped"))
     except KeyError as exc:
         raise RecipeError(f"recipe field {exc} is missing") from None
 
