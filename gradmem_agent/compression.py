@@ -13,7 +13,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import replace
 
 from .effects import Effects, cpu, db, pause
@@ -23,6 +22,7 @@ from .policy import DEFAULT_SEGMENT_TOKENS, BlockPlan, MemoryPolicy, merge_order
 from .storage import ConcurrentCompressionError, MemoryBlock, Message, SQLStore
 from .storage.lease import default_owner
 from .write import write_batch_size
+from .write_queue import write_queue
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int], None]
@@ -80,11 +80,12 @@ class Compressor:
 
     def write(self, plans: Sequence[BlockPlan], level: int = 0, progress: ProgressFn | None = None
               ) -> list[MemoryBlock]:
-        """WRITE the plans' texts (batched) into placed blocks, one each."""
+        """WRITE the plans' texts into placed blocks, one each, through the engine's queue (write_queue.py): a
+        pass may also hold other conversations' texts."""
         start = time.perf_counter()
-        with model_lock(self.engine) or nullcontext():
-            written = self.engine.write([plan.text for plan in plans], memory_tokens=self.memory_tokens,
-                                        steps=self.policy.steps, lr=self.policy.lr, progress=progress)
+        written = write_queue(self.engine, model_lock(self.engine)).write(
+            [plan.text for plan in plans], memory_tokens=self.memory_tokens, steps=self.policy.steps,
+            lr=self.policy.lr, progress=progress)
         seconds = time.perf_counter() - start
         total = sum(b.stats.tokens for b in written) or 1
         return [

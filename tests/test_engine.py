@@ -282,3 +282,44 @@ def test_adapter_for_another_model_is_refused(tokenizer, tmp_path):
     config = AdapterConfig(hidden_size=32, memory_tokens=4, model_fingerprint="other-model-123")
     with pytest.raises(AdapterMismatchError, match="trained for model other-model-123"):
         GradMem(make_tiny_llama(len(tokenizer)), tokenizer, GradMemAdapter(config))
+
+
+def test_a_shared_write_queue_writes_two_callers_in_one_pass(tokenizer):
+    """Texts that two conversations want written at once share one WRITE; each caller gets its own blocks,
+    the same as a WRITE of its text alone; a caller whose progress callback fails (a lost lease) gets that
+    error and the other its blocks."""
+    import threading
+    from dataclasses import replace
+
+    from gradmem_agent.write_queue import WriteQueue
+
+    gm = GradMem(make_tiny_llama(len(tokenizer)), tokenizer, name="tiny-llama")
+    gm.write_config = replace(gm.write_config, batch_size=2, target_accuracy=None)
+    queue = WriteQueue(gm, max_wait_s=30)  # the second caller, not the clock, completes the pass
+    results: dict = {}
+
+    def lost_lease(done: int, total: int) -> None:
+        raise RuntimeError("lost the lease")
+
+    def call(name: str, text: str, progress=None) -> None:
+        try:
+            results[name] = queue.write([text], memory_tokens=4, steps=2, lr=0.1, progress=progress)
+        except RuntimeError as exc:
+            results[name] = exc
+
+    threads = [threading.Thread(target=call, args=("a", TEXT_A)), threading.Thread(target=call, args=("b", TEXT_B))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert queue.passes == 1
+    for name, text in (("a", TEXT_A), ("b", TEXT_B)):
+        (alone,) = gm.write([text], memory_tokens=4, steps=2, lr=0.1, target_accuracy=None)
+        assert torch.allclose(results[name][0].vectors, alone.vectors, atol=1e-4)
+    threads = [threading.Thread(target=call, args=("a", TEXT_A, lost_lease)),
+               threading.Thread(target=call, args=("b", TEXT_B))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert queue.passes == 2 and isinstance(results["a"], RuntimeError) and len(results["b"]) == 1
