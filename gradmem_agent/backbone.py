@@ -89,8 +89,8 @@ class Backbone:
         memory [B, m, d] fp32, input_ids/mask [B, T] (right-padded). `padded=False` promises that mask is all
         ones (a faster attention path); None checks nothing and always passes the mask. `skip_tokens` hides
         the first text tokens from the WRITE (not attended to, not predicted). Every chat segment starts
-        with the same role prefix; with it visible, one step's update was nearly the same for any content
-        (cosine 0.998, runs/diagnostics), and leaving it out of the loss alone did not change that.
+        with the same role prefix; with it visible, one step's update was nearly the same for any content, and
+        leaving it out of the loss alone did not change that (docs/experiments.md).
         Returns (loss [B], correct [B], count [B]).
         """
         m = memory.shape[1]

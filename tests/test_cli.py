@@ -19,13 +19,13 @@ TEXT = (
 TINY = ["--steps", "2", "--memory-tokens", "4", "--segment-tokens", "48", "--adapter", "none"]
 
 
-def run(*args: str, timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess:
+def run(*args: str, timeout: float = 900, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "2", "TOKENIZERS_PARALLELISM": "false"}
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env,
                           input=stdin)
 
 
-def cli(*args: str, timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess:
+def cli(*args: str, timeout: float = 900, stdin: str | None = None) -> subprocess.CompletedProcess:
     return run("-m", "gradmem_agent.cli", *args, timeout=timeout, stdin=stdin)
 
 

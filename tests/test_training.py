@@ -67,7 +67,7 @@ def test_outer_gradient_reaches_every_trainable_part(tokenizer):
 
 def test_train_saves_and_resumes(tiny_dir, tmp_path):
     out = tmp_path / "run"
-    common = ["--out", str(out), "--model", str(tiny_dir), "--device", "cpu", "--samples", "2",
+    common = ["--out", str(out), "--model", str(tiny_dir), "--device", "cpu", "--samples-per-step", "2",
               "--lora-rank", "2", "--curriculum", TINY_CURRICULUM, "--warmup", "1", "--lr", "1e-2"]
     main([*common, "--max-steps", "2"])
     ckpt = out / "checkpoint"
@@ -173,7 +173,7 @@ def test_engine_writes_as_the_adapter_was_trained(tokenizer, tmp_path):
 
 
 def test_a_fresh_run_starts_from_a_saved_adapter(tiny_dir, tmp_path):
-    common = ["--model", str(tiny_dir), "--device", "cpu", "--samples", "2", "--curriculum", TINY_CURRICULUM,
+    common = ["--model", str(tiny_dir), "--device", "cpu", "--samples-per-step", "2", "--curriculum", TINY_CURRICULUM,
               "--warmup", "1", "--lr", "1e-2", "--max-steps", "1", "--memory-tokens", "4"]
     main(["--out", str(tmp_path / "a"), "--lora-rank", "2", *common])
     source = tmp_path / "a" / "checkpoint"
@@ -222,7 +222,7 @@ def test_answers_are_trained_to_end_the_turn_whatever_the_tokenizer_calls_eos(to
 
 
 def test_grow_memory_repeats_a_smaller_saved_m0(tiny_dir, tmp_path):
-    common = ["--model", str(tiny_dir), "--device", "cpu", "--samples", "2", "--curriculum", TINY_CURRICULUM,
+    common = ["--model", str(tiny_dir), "--device", "cpu", "--samples-per-step", "2", "--curriculum", TINY_CURRICULUM,
               "--warmup", "1", "--lr", "1e-6", "--max-steps", "1", "--lora-rank", "2"]
     main(["--out", str(tmp_path / "small"), "--memory-tokens", "2", *common])
     source = tmp_path / "small" / "checkpoint"
@@ -356,8 +356,9 @@ def test_two_processes_train_one_adapter_and_stop_together(tiny_dir, tmp_path):
     gradient all-reduce, save one checkpoint, resume it, and a time limit ends both (a process stopping a step
     before the other would leave it in the all-reduce until the timeout)."""
     out = tmp_path / "ddp"
-    common = ["--out", str(out), "--model", str(tiny_dir), "--device", "cpu", "--samples", "2", "--lora-rank", "2",
-              "--curriculum", TINY_CURRICULUM, "--warmup", "1", "--lr", "1e-2", "--memory-tokens", "4"]
+    common = ["--out", str(out), "--model", str(tiny_dir), "--device", "cpu", "--samples-per-step", "2",
+              "--lora-rank", "2", "--curriculum", TINY_CURRICULUM, "--warmup", "1", "--lr", "1e-2",
+              "--memory-tokens", "4"]
     launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
               "-m", "gradmem_agent.training.train", *common]
     leg = subprocess.run([*launch, "--max-steps", "3"], capture_output=True, text=True, timeout=300)

@@ -280,10 +280,9 @@ def run_from_args(parser, args) -> None:
     """`gradmem train --recipe NAME [--leg LEG] --out OUT [--minutes M] [--device D]`."""
     if not args.recipe:
         parser.error("--leg needs --recipe")
-    given = [name for name, value in vars(args).items()
-             if name not in ("recipe", "leg", "out", "minutes", "device") and value != parser.get_default(name)]
-    if given:
-        parser.error(f"--recipe sets the training options itself, so not {', '.join(_flag(n) for n in given)}")
+    options = [name for name in vars(args) if name not in ("recipe", "leg", "out", "minutes", "device")]
+    if options:  # training options are absent from args unless given (options.add_options)
+        parser.error(f"--recipe sets the training options itself, so not {', '.join(_flag(n) for n in options)}")
     try:
         recipe = load_recipe(args.recipe)
         if args.leg:

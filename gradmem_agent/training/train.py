@@ -1,6 +1,7 @@
 """Meta-train a GradMem adapter (M0, projection, LoRA) so that memory becomes readable.
 
     gradmem train --out runs/smol --minutes 8            # resumes from runs/smol/checkpoint if present
+    gradmem train --recipe smollm2-135m --out runs/recipe --minutes 8   # the shipped adapter's legs, resumable
 
 One GPU command lasts at most 10 minutes here, so training runs in time-boxed legs: every leg resumes from
 the checkpoint (adapter, optimiser, step, RNG-free data: step-seeded) and saves it again before its time is up.
@@ -17,6 +18,7 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 from safetensors.torch import load_file
@@ -24,6 +26,7 @@ from safetensors.torch import load_file
 from ..adapter import ADAPTER_CONFIG, ADAPTER_WEIGHTS, AdapterConfig, GradMemAdapter
 from ..backbone import Backbone
 from ..models import load_model
+from ..options import LoraPhases, Precision, add_options, check_count, check_option, check_positive, check_real, given
 from ..policy import MemoryPolicy
 from .episodes import DATA_KINDS, Recaller, flatten, read_episodes, sample_mix
 from .meta import collate, outer_loss
@@ -58,36 +61,66 @@ class Stage:
     read_blocks: list[int | None] = field(default_factory=lambda: [2, 4])
 
 
+InnerOptimizer = Literal["sgd", "nsgd"]  # the unrolled WRITE's rule (Adam cannot be unrolled here)
+
+
 @dataclass
 class TrainConfig:
+    """What a meta-training run does; `gradmem train` takes every field as an option (--field-name).
+
+    Args:
+        model: "default" (SmolLM2-135M-Instruct) or a Hugging Face id or local path.
+        memory_tokens: memory vectors per block.
+        lora_rank: rank of the LoRA on the model (0: no LoRA).
+        lora_phases: "write" (LoRA in WRITE only: READ goes through the base model) or "both".
+        inner_lr: step size of the WRITE's inner steps.
+        write_skip_tokens: leading segment tokens hidden from WRITE, not attended to nor predicted (with the
+            turn-start token visible, one step's update was nearly the same for any content:
+            docs/experiments.md).
+        inner_optimizer: "sgd" or "nsgd" (each sample's inner gradient scaled to unit RMS).
+        projection_lr: outer learning rate of the memory projection (None: lr).
+        second_order: true (through every inner step), false (first order) or k (the last k steps only).
+        samples_per_step: samples per outer step and process.
+        micro_samples: samples per forward/backward pass, the step's gradient accumulated over passes (None: all
+            at once); halved for a while when a pass runs out of GPU memory.
+        recent_messages: messages kept as text in the lab layout (2 or this many, drawn per step).
+        lr: outer learning rate (AdamW), after a linear warm-up of `warmup` steps.
+        warmup: warm-up steps.
+        weight_decay: AdamW's.
+        grad_clip: outer gradient norm clip.
+        spike_factor: skip an outer step whose gradient norm exceeds this multiple of the running norm.
+        recon_weight: weight of the outer reconstruction loss (each segment read back from its memory).
+        recall_weight: weight of the READ-side repetition of each segment from its memory alone.
+        precision: "fp32" or "bf16" (autocast with fp32 master weights).
+        init_adapter: start a fresh run from this saved adapter (same memory tokens, LoRA rank and targets).
+        grow_memory: with init_adapter: repeat its M0 to memory_tokens (a multiple of its count).
+        max_steps: stop after this many outer steps.
+        mix: task weights, from episodes.DATA_KINDS (JSON on the command line).
+        curriculum: stages by start step (a JSON list of Stage fields on the command line).
+        seed: seeds the data (step-seeded, so a resumed run draws what it would have drawn) and a fresh LoRA.
+    """
+
     model: str = "default"
     memory_tokens: int = 16
     lora_rank: int = 16
-    lora_phases: str = "both"
+    lora_phases: LoraPhases = "both"
     inner_lr: float = 0.4
-    # Leading segment tokens hidden from WRITE (not attended, not predicted). With them visible, the update
-    # M_1 - M0 of two different chat segments had cosine 0.998 (runs/diagnostics): the shared prefix drowned
-    # the content.
     write_skip_tokens: int = 0
-    inner_optimizer: str = "sgd"  # or "nsgd": each sample's inner gradient normalised to unit RMS
-    projection_lr: float | None = None  # the d×d projection scales every inner step; None = lr
+    inner_optimizer: InnerOptimizer = "sgd"
+    projection_lr: float | None = None
     second_order: bool | int = True
     samples_per_step: int = 8
-    # Samples per forward/backward pass (gradients accumulate over the step); None = all at once. Halved
-    # automatically when a pass runs out of GPU memory.
     micro_samples: int | None = None
     recent_messages: int = 4
     lr: float = 1e-3
     warmup: int = 50
     weight_decay: float = 0.0
     grad_clip: float = 1.0
-    spike_factor: float = 8.0  # skip an outer step whose gradient norm exceeds this multiple of the running norm
+    spike_factor: float = 8.0
     recon_weight: float = 0.1
-    recall_weight: float = 0.0  # READ-side recall of each segment from its memory (dense reading signal)
-    precision: str = "fp32"
-    # A fresh run may start from another run's adapter of the same shape (a toy reader warm-starting the chat task)
+    recall_weight: float = 0.0
+    precision: Precision = "fp32"
     init_adapter: str | None = None
-    # ...or from one with fewer memory vectors: its M0 repeated to memory_tokens (a multiple of its count)
     grow_memory: bool = False
     max_steps: int = 100_000
     mix: dict[str, float] = field(default_factory=lambda: {"chat": 0.6, "babi1": 0.1, "babi2": 0.1,
@@ -100,6 +133,28 @@ class TrainConfig:
         Stage(500, 3, (8, 16), 256, (2, 12), (2, 5), 0.5),
     ])
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_option(self.lora_phases, LoraPhases, "lora_phases")
+        check_option(self.inner_optimizer, InnerOptimizer, "inner_optimizer")
+        check_option(self.precision, Precision, "precision")
+        for name in ("memory_tokens", "samples_per_step", "max_steps"):
+            check_count(getattr(self, name), name, 1)
+        for name in ("lora_rank", "write_skip_tokens", "recent_messages", "warmup"):
+            check_count(getattr(self, name), name, 0)
+        if self.micro_samples is not None:
+            check_count(self.micro_samples, "micro_samples", 1)
+        for name in ("inner_lr", "lr", "grad_clip", "spike_factor"):
+            check_positive(getattr(self, name), name)
+        if not (isinstance(self.second_order, bool) or check_count(self.second_order, "second_order", 1)):
+            raise ValueError(f"second_order must be true, false or a number of steps, got {self.second_order!r}")
+        if unknown := set(self.mix) - set(DATA_KINDS):
+            raise ValueError(f"mix: unknown task(s) {sorted(unknown)}; known: {', '.join(DATA_KINDS)}")
+        if not self.mix or any(check_real(w, "mix weight") < 0 for w in self.mix.values()):
+            raise ValueError(f"mix needs non-negative task weights, got {self.mix!r}")
+        self.curriculum = [s if isinstance(s, Stage) else Stage(**s) for s in self.curriculum]
+        if not self.curriculum or self.curriculum[0].start != 0:
+            raise ValueError("the curriculum needs a first stage that starts at step 0")
 
     def stage(self, step: int) -> Stage:
         return [s for s in self.curriculum if s.start <= step][-1]
@@ -411,66 +466,23 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="run directory (checkpoint, log)")
     parser.add_argument("--minutes", type=float, default=8.0, help="stop and save after this long")
-    parser.add_argument("--model", default="default")
     parser.add_argument("--device", default=None, help="cpu to force the CPU")
-    parser.add_argument("--lora-rank", type=int, default=16)
-    parser.add_argument("--lora-phases", choices=["write", "both"], default="both")
-    parser.add_argument("--samples", type=int, default=8, help="samples per step and process")
-    parser.add_argument("--micro-samples", type=int, default=None,
-                        help="samples per forward/backward pass (gradients accumulate; halved on out-of-memory)")
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--inner-lr", type=float, default=0.4)
-    parser.add_argument("--inner-optimizer", choices=["sgd", "nsgd"], default="sgd",
-                        help="nsgd: each sample's inner gradient normalised to unit RMS (step size = inner lr)")
-    parser.add_argument("--recall-weight", type=float, default=0.0,
-                        help="weight of the READ-side recall of each segment from its own memory")
-    parser.add_argument("--recon-weight", type=float, default=TrainConfig.recon_weight,
-                        help="weight of the outer reconstruction loss (the segment read back from its memory)")
-    parser.add_argument("--projection-lr", type=float, default=None, help="outer lr of the projection (default --lr)")
-    parser.add_argument("--write-skip", type=int, default=0,
-                        help="leading segment tokens hidden from WRITE (1: the chat turn start token)")
-    parser.add_argument("--order", default="2", help="2 = second order, 1 = first order, k2 = second order last k")
-    parser.add_argument("--init-adapter", default=None,
-                        help="start a fresh run from this saved adapter (same memory tokens, LoRA rank and targets)")
-    parser.add_argument("--grow-memory", action="store_true",
-                        help="with --init-adapter: repeat its M0 to --memory-tokens (a multiple of its count)")
-    parser.add_argument("--memory-tokens", type=int, default=16)
-    parser.add_argument("--max-steps", type=int, default=100_000)
-    parser.add_argument("--curriculum", default=None, help="JSON list of stages overriding the default")
-    parser.add_argument("--mix", default=None, help='JSON task weights, e.g. {"chat": 1.0} (default: all tasks)')
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
-                        help="bf16: autocast with fp32 master weights (the paper's setting for language tasks)")
     parser.add_argument("--recipe", default=None,
                         help="run a shipped recipe's legs in order, each in OUT/<leg>; the legs set every option")
     parser.add_argument("--leg", default=None, help="with --recipe: run this leg only")
+    add_options(parser.add_argument_group("training (TrainConfig)"), TrainConfig)
     args = parser.parse_args(argv)
     if args.recipe or args.leg:
         from .recipe import run_from_args
 
         run_from_args(parser, args)
         return
-
-    order = {"2": True, "1": False}.get(args.order) or int(args.order.lstrip("k"))
-    config = TrainConfig(model=args.model, lora_rank=args.lora_rank, lora_phases=args.lora_phases,
-                         samples_per_step=args.samples, micro_samples=args.micro_samples, lr=args.lr,
-                         inner_lr=args.inner_lr, second_order=order,
-                         write_skip_tokens=args.write_skip, inner_optimizer=args.inner_optimizer,
-                         projection_lr=args.projection_lr, recall_weight=args.recall_weight,
-                         recon_weight=args.recon_weight,
-                         max_steps=args.max_steps, seed=args.seed, warmup=args.warmup,
-                         precision=args.precision, init_adapter=args.init_adapter,
-                         memory_tokens=args.memory_tokens, grow_memory=args.grow_memory)
-    if args.grow_memory and not args.init_adapter:
+    try:
+        config = TrainConfig(**given(args, TrainConfig))
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+    if config.grow_memory and not config.init_adapter:
         parser.error("--grow-memory needs --init-adapter")
-    if args.mix:
-        config.mix = json.loads(args.mix)
-        unknown = set(config.mix) - set(DATA_KINDS)
-        if unknown:
-            parser.error(f"--mix: unknown task(s) {sorted(unknown)}; known: {', '.join(DATA_KINDS)}")
-    if args.curriculum:
-        config.curriculum = [Stage(**s) for s in json.loads(args.curriculum)]
     args.out.mkdir(parents=True, exist_ok=True)
     Trainer(config, args.out, args.device).run(args.minutes)
 
