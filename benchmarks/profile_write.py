@@ -74,19 +74,31 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--cases", default="1x256,32x256", help="BATCHxTOKENS,... to profile")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--modes", default="eager",
+                        help="eager and/or torch.compile modes of the WRITE step (default, reduce-overhead)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    engine = GradMem.from_pretrained(device=args.device)
-    device = str(engine.device)
     results = []
-    for spec in args.cases.split(","):
-        batch, tokens = (int(x) for x in spec.split("x"))
-        row = case(engine, batch, tokens, args.repeat)
-        results.append(row)
-        print(f"{batch} x {tokens}: {row['seconds_median']:.3f} s ({row['context_tokens_per_s']:.0f} context "
-              f"tokens/s), {row['kernel_launches']} kernel launches, host waits {row['host_waits']}", flush=True)
-        for name, us, count in row["top_device_ops_us"][:8]:
-            print(f"    {us / 1000:8.2f} ms  x{count:<5} {name}")
+    for mode in args.modes.split(","):
+        engine = GradMem.from_pretrained(device=args.device)  # fresh: compiling replaces the step in place
+        if mode != "eager":
+            engine.compile_write(mode)
+        for spec in args.cases.split(","):
+            batch, tokens = (int(x) for x in spec.split("x"))
+            try:
+                row = {"mode": mode, **case(engine, batch, tokens, args.repeat)}
+            except Exception as exc:  # a compile failure is a result too
+                row = {"mode": mode, "batch": batch, "tokens": tokens, "error": f"{type(exc).__name__}: {exc}"[:300]}
+                print(row, flush=True)
+                results.append(row)
+                continue
+            results.append(row)
+            print(f"{mode}: {batch} x {tokens}: {row['seconds_median']:.3f} s "
+                  f"({row['context_tokens_per_s']:.0f} context tokens/s), {row['kernel_launches']} kernel launches, "
+                  f"host waits {row['host_waits']}", flush=True)
+            for name, us, count in row["top_device_ops_us"][:8]:
+                print(f"    {us / 1000:8.2f} ms  x{count:<5} {name}")
+    device = str(engine.device)
     stamp = dt.datetime.now(dt.timezone.utc)
     machine = {"platform": platform.platform(), "torch": torch.__version__, "device": device,
                "gpu": torch.cuda.get_device_name(0) if device.startswith("cuda") else None,

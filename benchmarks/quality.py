@@ -76,6 +76,21 @@ def product_samples(name: str, args) -> tuple[list, int | None]:
     return load_heldout_handbooks(), None
 
 
+def policy_fields(text: str) -> dict:
+    """"read_blocks=2,recall_tokens=96" -> {"read_blocks": 2, "recall_tokens": 96}, checked by MemoryPolicy."""
+    fields = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {item!r}")
+        fields[key.strip()] = None if value.strip().lower() == "none" else json.loads(value)
+    try:
+        MemoryPolicy(**fields)
+    except (TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return fields
+
+
 def machine(device: str) -> dict:
     info = {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
             "device": device, "threads": torch.get_num_threads()}
@@ -138,6 +153,9 @@ def main() -> None:
     parser.add_argument("--dev-long", type=int, default=40,
                         help="generated sessions and documents in dev-sessions and dev-documents")
     parser.add_argument("--arms", default=",".join(ARMS), help="the product sections' ways of reading")
+    parser.add_argument("--policy", type=policy_fields, default={}, metavar="FIELD=VALUE,...",
+                        help="MemoryPolicy fields for the product sections, e.g. read_blocks=2,recall_tokens=96 "
+                             "(none for None)")
     parser.add_argument("--sections", default=None,
                         help=f"any of {','.join(PRODUCT_SECTIONS)} (questions through the product), "
                              "chats,chats-b,chats-c,babi,kv,dev,dev-recent,test (the lab layout: one block and 4 "
@@ -211,7 +229,8 @@ def main() -> None:
         report = {"benchmark": "quality", "date": stamp.isoformat(timespec="seconds"), "machine": machine(device),
                   "model": DEFAULT_MODEL_NAME, "adapter": trained.adapter_id if trained else None,
                   "adapter_config": trained.adapter.config.__dict__ if trained else None,
-                  "segment_tokens": seg, "seconds": round(time.time() - t0, 1), "finished": finished,
+                  "segment_tokens": seg, "policy": args.policy, "seconds": round(time.time() - t0, 1),
+                  "finished": finished,
                   "results": results, "paired": paired_rows(results)}
         out.write_text(json.dumps(report, indent=1, default=str) + "\n")
         return report
@@ -236,7 +255,7 @@ def main() -> None:
     for name in [n for n in PRODUCT_SECTIONS if n in sections]:
         samples, keep_last = product_samples(name, args)
         rows = evaluate_product(engine, samples, arms=args.arms.split(","), keep_last=keep_last,
-                                segment_tokens=seg)
+                                **{"segment_tokens": seg, **args.policy})
         results[name] = {f"{ARM_LABELS[arm]} (product)": row for arm, row in rows.items()}
         save()
         for label, row in results[name].items():

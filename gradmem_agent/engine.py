@@ -15,7 +15,7 @@ import torch
 from .adapter import AdapterMismatchError, GradMemAdapter, untrained_m0
 from .backbone import Backbone
 from .models import DEFAULT_MODEL, DEFAULT_MODEL_NAME, load_model
-from .options import Optimizer, Phase
+from .options import CompileMode, Optimizer, Phase, check_option
 from .read import (
     MemoryInput,
     SamplingConfig,
@@ -92,9 +92,14 @@ class GradMem:
             engine.compile_write()
         return engine
 
-    def compile_write(self) -> None:
-        """Compile the reconstruction step; each new (batch, length) shape compiles once, then runs fast."""
-        self.backbone.reconstruction = torch.compile(self.backbone.reconstruction, dynamic=False)
+    def compile_write(self, mode: CompileMode = "default") -> None:
+        """Compile the reconstruction step; each new (batch, length) shape compiles once, then runs fast.
+
+        Args:
+            mode: torch.compile's mode; "reduce-overhead" also captures CUDA graphs on a GPU.
+        """
+        check_option(mode, CompileMode, "mode")
+        self.backbone.reconstruction = torch.compile(self.backbone.reconstruction, dynamic=False, mode=mode)
 
     def _check_adapter(self, adapter: GradMemAdapter) -> None:
         expected = adapter.config.model_fingerprint
