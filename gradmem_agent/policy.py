@@ -46,7 +46,7 @@ class MemoryPolicy:
     segment_tokens: int | None = None
     memory_tokens: int | None = None
     max_blocks: int = 32
-    read_blocks: int | None = 4
+    read_blocks: int | None = 2  # chosen on the generated dev splits (docs/benchmarks.md)
     recall_tokens: int = 192
     min_keep_messages: int = 2
     steps: int | None = None
