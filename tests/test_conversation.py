@@ -151,7 +151,7 @@ def test_background_turn_never_waits_on_write(tiny_gm, tmp_path):
     conv.wait()
     assert threading.get_ident() not in writer_threads
     context = conv.read_context("question")
-    assert context.blocks and context.recent[0].seq == context.compressed_upto + 1
+    assert context.blocks and context.recent[0].seq > context.compressed_upto
     conv.close()
 
     inline_threads = set()
@@ -556,7 +556,7 @@ def test_a_message_longer_than_the_model_never_wedges_the_session(tokenizer, tmp
     """Memory of one huge message must not outgrow the model: each piece is a block, READ takes a few."""
     gm = GradMem(make_tiny_llama(len(tokenizer), max_positions=256), tokenizer, name="tiny-llama")
     url = f"sqlite:///{tmp_path / 'huge.db'}"
-    with GradMemConversationMemory("huge", gm, url=url, **{**SMALL, "segment_tokens": 64}) as conv:
+    with GradMemConversationMemory("huge", gm, url=url, **{**SMALL, "segment_tokens": 64, "read_blocks": 4}) as conv:
         huge = " ".join(f"Line {i} of the log says the pump at station {i % 7} is fine." for i in range(300))
         conv.add_messages([{"role": "user", "content": huge}, {"role": "assistant", "content": "Long log."}])
         conv.add_messages([{"role": "user", "content": "ok"}, {"role": "assistant", "content": "ok"}] * 3)
