@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .chat_model import ChatGradMem, parse_tool_call
+from .chat_model import ChatGradMem
 from .history import GradMemChatMessageHistory
+from .tools import parse_tool_call, parse_tool_calls
 
 if TYPE_CHECKING:
     from .middleware import GradMemMiddleware, GradMemState
 
-__all__ = ["ChatGradMem", "GradMemChatMessageHistory", "GradMemMiddleware", "GradMemState", "parse_tool_call"]
+__all__ = ["ChatGradMem", "GradMemChatMessageHistory", "GradMemMiddleware", "GradMemState", "parse_tool_call",
+           "parse_tool_calls"]
 
 
 def __getattr__(name: str) -> Any:
