@@ -43,6 +43,7 @@ from gradmem_agent.read import SamplingConfig, prompt_ids
 
 from . import decoding, structured
 from .tools import (
+    TOOL_CLOSE,
     ToolStream,
     call_prefix,
     forced_calls,
@@ -332,7 +333,8 @@ class ChatGradMem(BaseChatModel):
         sampling = SamplingConfig.of(self.sampling, **{k: kwargs[k] for k in SAMPLING_FIELDS if k in kwargs})
         prefix = call_prefix(forced) or ("{" if response_format else "")
         return {"engine": engine, "turns": turns, "memory": [b.vectors for b in memory_blocks], "sampling": sampling,
-                "names": names, "forced": forced, "prefix": prefix, "blocks": len(memory_blocks)}
+                "names": names, "forced": forced, "prefix": prefix, "blocks": len(memory_blocks),
+                "stop": [TOOL_CLOSE] if forced else []}  # a forced reply ends with its call
 
     def _blocks(self, kwargs: dict) -> tuple[GradMemConversationMemory | None, list]:
         conv = self.session(kwargs.get(SESSION_KWARG))
@@ -352,7 +354,7 @@ class ChatGradMem(BaseChatModel):
     def _run(self, prep: dict, conv: GradMemConversationMemory | None) -> str:
         with self._reading(prep["engine"], conv):
             return decoding.generate(prep["engine"], prep["turns"], prep["memory"] or None, prep["sampling"],
-                                     prep["prefix"])
+                                     prep["prefix"], prep["stop"])
 
     def _usage(self, text: str, prep: dict, conv: GradMemConversationMemory | None) -> tuple[UsageMetadata, dict]:
         engine = prep["engine"]
@@ -389,7 +391,7 @@ class ChatGradMem(BaseChatModel):
     def _pieces(self, prep: dict, conv: GradMemConversationMemory | None) -> Iterator[str]:
         with self._reading(prep["engine"], conv):
             yield from decoding.stream(prep["engine"], prep["turns"], prep["memory"] or None, prep["sampling"],
-                                       prep["prefix"])
+                                       prep["prefix"], stop=prep["stop"])
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:

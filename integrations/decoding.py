@@ -18,7 +18,6 @@ from gradmem_agent.read import (
     MemoryInput,
     SamplingConfig,
     check_messages,
-    generate_ids,
     prompt_ids,
     read_inputs,
     stack_memory,
@@ -38,17 +37,6 @@ def _inputs(engine: GradMem, turns: Sequence[dict], memory: MemoryInput,
     return embeds, attention, int(stacked.shape[0])
 
 
-def generate(engine: GradMem, turns: Sequence[dict], memory: MemoryInput, sampling: SamplingConfig,
-             prefix: str = "") -> str:
-    """The reply to `turns` reading `memory`, starting with `prefix` (included in the result)."""
-    if not prefix:
-        return engine.generate(turns, memory, sampling)
-    embeds, attention, vectors = _inputs(engine, turns, memory, prefix)
-    with engine.read_phase(vectors):
-        ids = generate_ids(engine.backbone, embeds, attention, sampling, eos_token_id=engine.stop_ids)
-    return prefix + engine.tokenizer.decode(ids, skip_special_tokens=True).rstrip()
-
-
 class _Cancelled(StoppingCriteria):
     def __init__(self, event: threading.Event) -> None:
         self.event = event
@@ -58,16 +46,37 @@ class _Cancelled(StoppingCriteria):
 
 
 def stream(engine: GradMem, turns: Sequence[dict], memory: MemoryInput, sampling: SamplingConfig,
-           prefix: str = "", cancel: threading.Event | None = None) -> Iterator[str]:
-    """Like generate, yielding the prefix first, then text pieces as they are decoded; setting `cancel` stops
-    decoding after the current token."""
-    if not prefix and cancel is None:
-        yield from engine.stream(turns, memory, sampling)
-        return
+           prefix: str = "", cancel: threading.Event | None = None, stop: Sequence[str] = ()) -> Iterator[str]:
+    """The reply to `turns` reading `memory` as text pieces: `prefix` first, then the pieces as decoded.
+
+    Decoding stops after the current token when `cancel` is set, when the consumer closes the iterator, or
+    once the text holds one of the `stop` strings (the text is cut before it)."""
+    cancel = cancel if cancel is not None else threading.Event()
     embeds, attention, vectors = _inputs(engine, turns, memory, prefix)
+    text = prefix
     if prefix:
         yield prefix
-    extra = {"stopping_criteria": StoppingCriteriaList([_Cancelled(cancel)])} if cancel is not None else {}
-    with engine.read_phase(vectors):
-        yield from stream_text(engine.backbone, engine.tokenizer, embeds, attention, sampling,
-                               eos_token_id=engine.stop_ids, **extra)
+    criteria = StoppingCriteriaList([_Cancelled(cancel)])
+    try:
+        with engine.read_phase(vectors):
+            for piece in stream_text(engine.backbone, engine.tokenizer, embeds, attention, sampling,
+                                     eos_token_id=engine.stop_ids, stopping_criteria=criteria):
+                text += piece
+                found = [text.find(s) for s in stop if s and s in text]
+                if found:
+                    cut = min(found) - (len(text) - len(piece))
+                    if cut > 0:
+                        yield piece[:cut]
+                    break
+                yield piece
+    finally:
+        cancel.set()
+
+
+def generate(engine: GradMem, turns: Sequence[dict], memory: MemoryInput, sampling: SamplingConfig,
+             prefix: str = "", stop: Sequence[str] = ()) -> str:
+    """The whole reply (see stream), starting with `prefix`, without trailing white space."""
+    if not prefix and not stop:
+        return engine.generate(turns, memory, sampling)
+    text = "".join(stream(engine, turns, memory, sampling, prefix, stop=stop))
+    return text.rstrip() if prefix else text.strip()

@@ -52,7 +52,15 @@ from .openai_api import (
     parse_request,
     to_records,
 )
-from .tools import ToolStream, call_prefix, forced_calls, parse_tool_calls, resolve_tool_choice, tools_prompt
+from .tools import (
+    TOOL_CLOSE,
+    ToolStream,
+    call_prefix,
+    forced_calls,
+    parse_tool_calls,
+    resolve_tool_choice,
+    tools_prompt,
+)
 
 
 @dataclass
@@ -207,8 +215,8 @@ class GradMemServer:
             reading = conv._reading() if conv is not None else contextlib.nullcontext()
             text = ""
             with engine_lock(self.engine), reading:
-                for piece in decoding.stream(self.engine, turns, memory or None, turn.sampling, prefix,
-                                             cancel or threading.Event()):
+                for piece in decoding.stream(self.engine, turns, memory or None, turn.sampling, prefix, cancel,
+                                             [TOOL_CLOSE] if turn.forced else ()):
                     text += piece
                     if any(s and s in text for s in turn.request.stops):
                         text = text[: min(text.index(s) for s in turn.request.stops if s and s in text)]

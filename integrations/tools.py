@@ -31,14 +31,25 @@ def tool_names(tools: Sequence[dict]) -> list[str]:
     return [t.get("function", t)["name"] for t in tools]
 
 
+def _signature(fn: dict) -> str:
+    params = fn.get("parameters") or {}
+    required = set(params.get("required") or [])
+    args = ", ".join(f"{name}{'' if name in required else '?'}: {spec.get('type', 'any')}"
+                     for name, spec in (params.get("properties") or {}).items())
+    return f"{fn['name']}({args})"
+
+
 def tools_prompt(tools: Sequence[dict]) -> str:
-    """The system-prompt section that lists `tools` (OpenAI tool dicts) and the call format."""
-    specs = "\n".join(json.dumps(t.get("function", t), ensure_ascii=False) for t in tools)
-    return (
-        "You may call one or more of these tools to answer. Tools, as JSON schemas:\n<tools>\n" + specs + "\n</tools>\n"
-        "To call a tool, reply with a JSON object with its name and arguments inside <tool_call></tool_call> tags:\n"
-        f'{TOOL_OPEN}\n{{"name": "<tool name>", "arguments": {{...}}}}\n{TOOL_CLOSE}'
-    )
+    """The system-prompt section that lists `tools` (OpenAI tool dicts) and the call format: one line per tool
+    and a concrete example, which small models follow best."""
+    fns = [t.get("function", t) for t in tools]
+    lines = ["You can call these tools:"]
+    lines += [f"- {_signature(fn)}: {fn.get('description', '').strip()}" for fn in fns]
+    first = fns[0]
+    example = {name: "..." for name in list((first.get("parameters") or {}).get("properties") or {})[:1]}
+    call = json.dumps({"name": first["name"], "arguments": example}, ensure_ascii=False)
+    lines.append(f"To call a tool, reply with only:\n{TOOL_OPEN}\n{call}\n{TOOL_CLOSE}")
+    return "\n".join(lines)
 
 
 def resolve_tool_choice(tool_choice: Any, names: Sequence[str]) -> str | None:
@@ -153,12 +164,13 @@ def parse_tool_call(text: str, names: Sequence[str]) -> dict | None:
 
 
 def forced_calls(text: str, forced: str, names: Sequence[str]) -> tuple[str, list[dict]]:
-    """Calls from a reply that was prefilled with call_prefix(forced) (text includes the prefix). A forced call
-    always yields a call: a name the model garbled maps to the closest known one, arguments that do not parse
-    become {} (the tool's own validation then reports what is missing)."""
-    rest, calls = parse_tool_calls(text, names)
+    """("", the calls) from a reply that was prefilled with call_prefix(forced) (text includes the prefix): the
+    reply is the call, nothing else. A forced call always yields a call: a name the model garbled maps to the
+    closest known one, arguments that do not parse become {} (the tool's own validation then reports what is
+    missing)."""
+    calls = parse_tool_calls(text, names)[1]
     if calls:
-        return rest, calls
+        return "", calls
     body = text[len(TOOL_OPEN):] if text.startswith(TOOL_OPEN) else text
     name = forced
     if forced == "any":
