@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--question", default="What is the weather in Paris?")
     parser.add_argument("--max-new-tokens", type=int, default=24)
+    parser.add_argument("--db", default=None, help="unused: this example stores nothing")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
