@@ -38,11 +38,11 @@ def _inputs(engine: GradMem, turns: Sequence[dict], memory: MemoryInput,
 
 
 class _Cancelled(StoppingCriteria):
-    def __init__(self, event: threading.Event) -> None:
-        self.event = event
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: object) -> bool:
-        return self.event.is_set()
+        return any(event.is_set() for event in self.events)
 
 
 def stream(engine: GradMem, turns: Sequence[dict], memory: MemoryInput, sampling: SamplingConfig,
@@ -51,12 +51,12 @@ def stream(engine: GradMem, turns: Sequence[dict], memory: MemoryInput, sampling
 
     Decoding stops after the current token when `cancel` is set, when the consumer closes the iterator, or
     once the text holds one of the `stop` strings (the text is cut before it)."""
-    cancel = cancel if cancel is not None else threading.Event()
+    closed = threading.Event()  # set when this iterator ends, however it ends
     embeds, attention, vectors = _inputs(engine, turns, memory, prefix)
     text = prefix
     if prefix:
         yield prefix
-    criteria = StoppingCriteriaList([_Cancelled(cancel)])
+    criteria = StoppingCriteriaList([_Cancelled(closed, *([cancel] if cancel is not None else []))])
     try:
         with engine.read_phase(vectors):
             for piece in stream_text(engine.backbone, engine.tokenizer, embeds, attention, sampling,
@@ -70,7 +70,7 @@ def stream(engine: GradMem, turns: Sequence[dict], memory: MemoryInput, sampling
                     break
                 yield piece
     finally:
-        cancel.set()
+        closed.set()
 
 
 def generate(engine: GradMem, turns: Sequence[dict], memory: MemoryInput, sampling: SamplingConfig,
