@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import json
 import threading
@@ -30,7 +31,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, ensure_config
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, ensure_config, get_config_list
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
@@ -127,6 +128,8 @@ def chat_turns(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
     return [to_message(to_record(m), f"message {i}").turn() for i, m in enumerate(messages)]
 
 
+# Replies batch() decoded together, taken in order by the generate() it then runs for callbacks and results.
+_prebatched: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("gradmem_prebatched", default=None)
 SAMPLING_FIELDS = tuple(SamplingConfig.__dataclass_fields__)
 MEMORY_OPTIONS = (*MemoryPolicy.__dataclass_fields__, "policy", "system_prompt", "on_mismatch", "write_progress")
 
@@ -316,6 +319,39 @@ class ChatGradMem(BaseChatModel):
             return bound | RunnableLambda(parse)
         return bound | RunnableLambda(functools.partial(structured.parse_with_raw, parse=parse))
 
+    # batch ----------------------------------------------------------------------------------------
+    def _batchable(self, inputs: list, config: Any, kwargs: dict) -> bool:
+        """Stateless prompts (no session, tools, schema or stop) under one config decode together."""
+        return (len(inputs) > 1 and not kwargs and self.session_id is None and self.memory is None
+                and not isinstance(config, list) and not self._with_session(config, {}))
+
+    def batch(self, inputs: list[LanguageModelInput], config: RunnableConfig | list[RunnableConfig] | None = None,
+              *, return_exceptions: bool = False, **kwargs: Any) -> list[Any]:
+        """Stateless prompts are decoded together in one batch (faster than one by one: one pass over the
+        weights per token serves all); callbacks see one run per prompt as usual. Others go one at a time, in
+        order, since one engine decodes one reply at a time anyway."""
+        configs = get_config_list(config, len(inputs))
+        if not self._batchable(inputs, config, kwargs):
+            return super().batch(inputs, [{**c, "max_concurrency": 1} for c in configs],
+                                 return_exceptions=return_exceptions, **kwargs)
+        prompts = [self._convert_input(i).to_messages() for i in inputs]
+        engine = self.get_engine()
+        with self._reading(engine, None):
+            texts = decoding.generate_batch(engine, [chat_turns(p) for p in prompts], self.sampling)
+        token = _prebatched.set(list(texts))
+        try:
+            one = configs[0]
+            result = self.generate(prompts, callbacks=one.get("callbacks"), tags=one.get("tags"),
+                                   metadata=one.get("metadata"), run_name=one.get("run_name"))
+        finally:
+            _prebatched.reset(token)
+        return [g[0].message for g in result.generations]
+
+    async def abatch(self, inputs: list[LanguageModelInput],
+                     config: RunnableConfig | list[RunnableConfig] | None = None, *, return_exceptions: bool = False,
+                     **kwargs: Any) -> list[Any]:
+        return await asyncio.to_thread(self.batch, inputs, config, return_exceptions=return_exceptions, **kwargs)
+
     # READ -----------------------------------------------------------------------------------------
     def _prepare(self, messages: list[BaseMessage], kwargs: dict, memory_blocks: list) -> dict:
         engine = self.get_engine()
@@ -352,6 +388,9 @@ class ChatGradMem(BaseChatModel):
             yield
 
     def _run(self, prep: dict, conv: GradMemConversationMemory | None) -> str:
+        prebatched = _prebatched.get()
+        if prebatched:  # batch() decoded this prompt already
+            return prebatched.pop(0)
         with self._reading(prep["engine"], conv):
             return decoding.generate(prep["engine"], prep["turns"], prep["memory"] or None, prep["sampling"],
                                      prep["prefix"], prep["stop"])

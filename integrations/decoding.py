@@ -80,3 +80,28 @@ def generate(engine: GradMem, turns: Sequence[dict], memory: MemoryInput, sampli
         return engine.generate(turns, memory, sampling)
     text = "".join(stream(engine, turns, memory, sampling, prefix, stop=stop))
     return text.rstrip() if prefix else text.strip()
+
+
+def generate_batch(engine: GradMem, prompts: Sequence[Sequence[dict]], sampling: SamplingConfig) -> list[str]:
+    """Replies to several prompts that read no memory, decoded together in one batch (left-padded): on a CPU
+    one pass over the weights serves every prompt, which a loop pays once per prompt."""
+    rows = [prompt_ids(engine.tokenizer, check_messages(turns)) for turns in prompts]
+    width = max(len(r) for r in rows)
+    if width >= engine.max_positions:
+        raise ValueError(f"a prompt of {width} tokens exceeds the model's {engine.max_positions} positions")
+    pad = engine.tokenizer.pad_token_id if engine.tokenizer.pad_token_id is not None else engine.stop_ids[0]
+    ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=engine.backbone.device)
+    attention = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=engine.backbone.device)
+    embeds = engine.backbone.embed(ids)
+    with engine.read_phase(0):
+        if sampling.seed is not None:
+            torch.manual_seed(sampling.seed)
+        with torch.no_grad():
+            out = engine.backbone.model.generate(inputs_embeds=embeds, attention_mask=attention,
+                                                 eos_token_id=engine.stop_ids, pad_token_id=pad,
+                                                 **sampling.generate_kwargs())
+    replies = []
+    for row in out.tolist():
+        end = next((i for i, t in enumerate(row) if t in engine.stop_ids), len(row))
+        replies.append(engine.tokenizer.decode(row[:end], skip_special_tokens=True).strip())
+    return replies

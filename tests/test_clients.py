@@ -191,3 +191,22 @@ def test_client_examples_run(script, expect, tmp_path, default_model_dir):
                           capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert expect in proc.stdout
+
+
+def test_batch_decodes_together_with_the_loops_replies_and_callbacks(tiny_gm):
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Count(BaseCallbackHandler):
+        starts = 0
+
+        def on_chat_model_start(self, *args, **kwargs) -> None:
+            Count.starts += 1
+
+    model = ChatGradMem(engine=tiny_gm, max_new_tokens=6)
+    prompts = ["Name a fruit.", "What is the capital of France?", "Hi", "Write a haiku about the sea."]
+    loop = [model.invoke(p).content for p in prompts]
+    assert [m.content for m in model.batch(prompts, config={"callbacks": [Count()]})] == loop
+    assert Count.starts == len(prompts)
+    assert [m.content for m in asyncio.run(model.abatch(prompts))] == loop
+    bound = model.bind_tools([get_weather], tool_choice="any")  # not batchable: one by one, still right
+    assert all(m.tool_calls for m in bound.batch(prompts[:2]))
