@@ -210,3 +210,16 @@ def test_batch_decodes_together_with_the_loops_replies_and_callbacks(tiny_gm):
     assert [m.content for m in asyncio.run(model.abatch(prompts))] == loop
     bound = model.bind_tools([get_weather], tool_choice="any")  # not batchable: one by one, still right
     assert all(m.tool_calls for m in bound.batch(prompts[:2]))
+
+
+@pytest.mark.parametrize("bad", [{"foo": 1}, {"recent_tokens": -1}, {"policy": "fast"}, {"mode": "later"},
+                                 {"engine": "gpt-4o"}, {"on_mismatch": "ignore"}])
+def test_conversation_memory_refuses_bad_arguments_at_construction(bad):
+    from gradmem_agent import GradMemConversationMemory
+
+    with pytest.raises((TypeError, ValueError)):
+        GradMemConversationMemory("s", url="sqlite://", **bad)
+    conv = GradMemConversationMemory("s", url="sqlite://", policy=gradmem_agent.MemoryPolicy(read_blocks=2),
+                                     recent_tokens=64)
+    assert (conv.policy.recent_tokens, conv.policy.read_blocks) == (64, 2)  # one left out keeps the policy's
+    conv.close()
