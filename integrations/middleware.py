@@ -266,9 +266,9 @@ class GradMemMiddleware(AgentMiddleware):
         self._reads_vectors = isinstance(request.model, ChatGradMem)
         if first and self._writes:  # the first before_model could not know that vectors are read
             self._write(len(request.messages), thread)
-        if self._reads_vectors:
+        if self._reads_vectors and self._writes:
             return request.override(model=request.model.with_memory(self.memory(thread)))
-        return self._with_recall(request, thread)
+        return self._with_recall(request, thread)  # (a ChatGradMem with write_memory=False too)
 
     def _with_recall(self, request: ModelRequest, thread: str) -> ModelRequest:
         """The old turns that share the most words with the user's last message, as text in the system message."""
