@@ -83,22 +83,23 @@ class GradMemConversationMemory:
         url: SQLAlchemy URL of the store (None: storage.default_url()); or `store`, not both.
         store: an open SQLStore (not closed by close()).
         policy: the MemoryPolicy to start from (None: its defaults); the memory keyword arguments below
-            replace single fields of it, and one left out keeps the policy's value (MemoryPolicy's defaults are
-            given here; its docstring says more of each).
+            replace single fields of it, and one left out keeps the policy's value (default: MemoryPolicy's
+            defaults; its docstring says more of each).
         system_prompt: put first in every READ.
         on_mismatch: "raise" for blocks written by another model or adapter, or "rebuild" to re-write them.
         write_progress: called as write_progress(done, total) from the compressing thread at each WRITE step.
-        recent_tokens: the text window READ feeds, in the model's tokens (default 512).
-        segment_tokens: the most text one block holds (default: the adapter's trained size, else 256).
-        memory_tokens: vectors per block (default: the adapter's trained size).
-        max_blocks: blocks before the oldest are consolidated (default 32).
-        read_blocks: the most blocks READ feeds for a question (default 4; None: every block).
-        recall_tokens: old turns quoted as text for a question, in tokens (default 192; 0: none).
-        min_keep_messages: never compress the last N messages (default 2).
-        steps: WRITE steps per block (default: the adapter's or the engine's).
-        lr: WRITE learning rate (default: the adapter's or the engine's).
-        mode: "background" (default: a worker thread writes) or "inline" (the call that made it due writes).
-        lease_ttl_s: lifetime of the compression lease, in seconds (default 60).
+        recent_tokens: the text window READ feeds, in the model's tokens.
+        segment_tokens: the most text one block holds (None: the adapter's trained size, else
+            policy.DEFAULT_SEGMENT_TOKENS).
+        memory_tokens: vectors per block (None: the adapter's trained size).
+        max_blocks: blocks before the oldest are consolidated.
+        read_blocks: the most blocks READ feeds for a question (None: every block).
+        recall_tokens: old turns quoted as text for a question, in tokens (0: none).
+        min_keep_messages: never compress the last N messages.
+        steps: WRITE steps per block (None: the adapter's or the engine's).
+        lr: WRITE learning rate (None: the adapter's or the engine's).
+        mode: "background" (a worker thread writes) or "inline" (the call that made it due writes).
+        lease_ttl_s: lifetime of the compression lease, in seconds.
     """
 
     def __init__(

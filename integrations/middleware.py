@@ -111,8 +111,9 @@ class GradMemMiddleware(AgentMiddleware):
     def __init__(self, engine: GradMem | None = None, *, url: str | None = None, store: SQLStore | None = None,
                  session_prefix: str = "", trigger: Size | None = None, keep: Size | None = None,
                  token_counter: TokenCounter | None = None, write_memory: bool | None = None,
-                 recall_tokens: int = 192, system_prompt: str | None = None, segment_tokens: int | None = None,
-                 memory_tokens: int | None = None, max_blocks: int = 32, read_blocks: int | None = 4,
+                 recall_tokens: int = MemoryPolicy.recall_tokens, system_prompt: str | None = None,
+                 segment_tokens: int | None = None, memory_tokens: int | None = None,
+                 max_blocks: int = MemoryPolicy.max_blocks, read_blocks: int | None = MemoryPolicy.read_blocks,
                  steps: int | None = None, lr: float | None = None, recent_tokens: int | None = None) -> None:
         super().__init__()
         if url is not None and store is not None:
