@@ -27,7 +27,7 @@ from .effects import Effects, cpu, db
 from .engine import GradMem
 from .layout import read_messages
 from .messages import to_langchain, to_message, to_messages
-from .options import OnMismatch, check_option
+from .options import Mode, OnMismatch, check_option
 from .policy import MemoryPolicy, turn_tokens
 from .read import SamplingConfig, prompt_ids
 from .recall import RECALL_HITS, ReadPlan, cut_to, plan_read, recent_window
@@ -36,6 +36,16 @@ from .storage import MemoryBlock, Message, SQLStore, default_url
 from .storage.validation import check_session_id
 
 DEFAULT_REPLY_TOKENS = SamplingConfig().max_new_tokens
+
+
+class _FromPolicy:
+    """The default of GradMemConversationMemory's memory arguments: the `policy` argument's value."""
+
+    def __repr__(self) -> str:
+        return "<the policy's value>"
+
+
+FROM_POLICY: Any = _FromPolicy()
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,32 @@ class GradMemConversationMemory:
     acompress, arebuild, aread_context (abuild_inputs), aget_messages, aget_transcript, aget_memory_blocks,
     astats, aclear, aclose, and await_compression for wait(). They use the store's async methods and run the
     model in a thread; background compression always runs on this object's own worker thread.
+
+    Every argument is checked here (ValueError / TypeError), before anything is stored.
+
+    Args:
+        session_id: any str of 1..512 characters.
+        engine: the GradMem that writes and reads (None: GradMem.from_pretrained(), loaded on first use).
+        url: SQLAlchemy URL of the store (None: storage.default_url()); or `store`, not both.
+        store: an open SQLStore (not closed by close()).
+        policy: the MemoryPolicy to start from (None: its defaults); the memory keyword arguments below
+            replace single fields of it, and one left out keeps the policy's value (default: MemoryPolicy's
+            defaults; its docstring says more of each).
+        system_prompt: put first in every READ.
+        on_mismatch: "raise" for blocks written by another model or adapter, or "rebuild" to re-write them.
+        write_progress: called as write_progress(done, total) from the compressing thread at each WRITE step.
+        recent_tokens: the text window READ feeds, in the model's tokens.
+        segment_tokens: the most text one block holds (None: the adapter's trained size, else
+            policy.DEFAULT_SEGMENT_TOKENS).
+        memory_tokens: vectors per block (None: the adapter's trained size).
+        max_blocks: blocks before the oldest are consolidated.
+        read_blocks: the most blocks READ feeds for a question (None: every block).
+        recall_tokens: old turns quoted as text for a question, in tokens (0: none).
+        min_keep_messages: never compress the last N messages.
+        steps: WRITE steps per block (None: the adapter's or the engine's).
+        lr: WRITE learning rate (None: the adapter's or the engine's).
+        mode: "background" (a worker thread writes) or "inline" (the call that made it due writes).
+        lease_ttl_s: lifetime of the compression lease, in seconds.
     """
 
     def __init__(
@@ -77,12 +113,27 @@ class GradMemConversationMemory:
         system_prompt: str | None = None,
         on_mismatch: OnMismatch = "raise",
         write_progress: Callable[[int, int], None] | None = None,
-        **policy_fields: Any,
+        recent_tokens: int = FROM_POLICY,
+        segment_tokens: int | None = FROM_POLICY,
+        memory_tokens: int | None = FROM_POLICY,
+        max_blocks: int = FROM_POLICY,
+        read_blocks: int | None = FROM_POLICY,
+        recall_tokens: int = FROM_POLICY,
+        min_keep_messages: int = FROM_POLICY,
+        steps: int | None = FROM_POLICY,
+        lr: float | None = FROM_POLICY,
+        mode: Mode = FROM_POLICY,
+        lease_ttl_s: float = FROM_POLICY,
     ) -> None:
-        """engine: None loads GradMem.from_pretrained() on first use. url/store: where to keep the session
-        (default: storage.default_url()). policy_fields override single MemoryPolicy fields (mode="inline").
-        on_mismatch="rebuild" re-writes blocks made by another model/adapter instead of raising.
-        write_progress(done, total) is called from the compressing thread at each WRITE step."""
+        policy_fields = {k: v for k, v in {
+            "recent_tokens": recent_tokens, "segment_tokens": segment_tokens, "memory_tokens": memory_tokens,
+            "max_blocks": max_blocks, "read_blocks": read_blocks, "recall_tokens": recall_tokens,
+            "min_keep_messages": min_keep_messages, "steps": steps, "lr": lr, "mode": mode,
+            "lease_ttl_s": lease_ttl_s}.items() if v is not FROM_POLICY}
+        if policy is not None and not isinstance(policy, MemoryPolicy):
+            raise TypeError(f"policy must be a MemoryPolicy, got {type(policy).__name__}")
+        if engine is not None and not isinstance(engine, GradMem):
+            raise TypeError(f"engine must be a GradMem, got {type(engine).__name__}")
         self.session_id = check_session_id(session_id)
         if url is not None and store is not None:
             raise ValueError("pass url or store, not both")

@@ -44,6 +44,23 @@ def open_conversation(args: argparse.Namespace, engine=None, *, write_progress=N
                                      write_progress=write_progress)
 
 
+def serve(args: argparse.Namespace) -> int:
+    import os
+
+    try:
+        from ..integrations.server import GradMemServer, serve
+    except ImportError as exc:
+        raise CliError(str(exc)) from None
+    engine = load_engine(args)
+    server = GradMemServer(engine, url=url(args), api_key=args.api_key or os.environ.get("GRADMEM_API_KEY") or None,
+                           model_name=args.served_name, max_tokens=args.max_new_tokens,
+                           memory_options=given(args, MemoryPolicy))
+    print(f"gradmem serve: {engine_label(engine)} at http://{args.host}:{args.port}/v1, sessions in {url(args)}",
+          flush=True)
+    serve(server, host=args.host, port=args.port)
+    return 0
+
+
 def require_session(store, session_id: str):
     info = store.session(session_id)
     if info is None:

@@ -18,6 +18,7 @@ Chat with persistent GradMem memory, document Q&A from memory, sessions, demo, t
     gradmem ask --session book "Who is the captain?"
     gradmem sessions list | show ID | delete ID | stats ID
     gradmem demo [--quick]
+    gradmem serve --port 8000          (OpenAI-compatible HTTP server; needs the `server` extra)
     gradmem train --out runs/x ...
 
 Errors print one line, `gradmem: error: ...`, on stderr: exit 1 for runtime errors (unknown session, missing
@@ -103,6 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a few WRITE steps and short answers (for tests)")
     p.add_argument("--max-new-tokens", type=_count, default=None)
     p.set_defaults(func=demo.run_demo)
+
+    p = sub.add_parser("serve", parents=[db, chatting], help="OpenAI-compatible HTTP server with session memory",
+                       description="Serve /v1/chat/completions (streaming or not) and /v1/models. A request's "
+                                   "session is its X-Session-Id header or its `user` field; without one the model "
+                                   "is stateless. Needs the `server` extra.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=_count, default=8000)
+    p.add_argument("--api-key", default=None,
+                   help="require `Authorization: Bearer KEY` (default: $GRADMEM_API_KEY; unset: no authentication)")
+    p.add_argument("--served-name", default=None, help="the model id clients name (default: the engine's name)")
+    p.add_argument("--max-new-tokens", type=_count, default=256, help="reply length when a request sets none")
+    p.set_defaults(func=commands.serve)
 
     # `gradmem train ...` is handed to training.train.main before parsing (see main); listed here for --help.
     sub.add_parser("train", help="meta-train a GradMem adapter (see `gradmem train --help`)", add_help=False)
