@@ -210,13 +210,13 @@ def test_chat_session_persists(model_available, tmp_path):
     from gradmem_agent.storage import SQLStore
 
     with SQLStore(url) as store:
-        stored, blocks = store.messages("c"), store.blocks("c")
+        stored, blocks, upto = store.messages("c"), store.blocks("c"), store.compressed_upto("c")
     replies = [line.split("bot> ", 1)[1].split("you> ")[0].strip() for line in result.stdout.splitlines()
                if "bot> " in line]
     assert [(m.role, m.content) for m in stored] == [
         ("user", "Hello, my name is Ada and I keep bees on the roof."), ("assistant", replies[0]),
         ("user", "What is my name?"), ("assistant", replies[1])]
-    assert blocks and blocks[0].first_seq == 0  # the introduction went into memory before the question
+    assert all(replies) and upto == (blocks[-1].last_seq if blocks else -1)
     for block in blocks:  # /memory lists what is stored
         assert f"block {block.id}: messages {block.first_seq}-{block.last_seq}, level {block.level}" in result.stdout
 
