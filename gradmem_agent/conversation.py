@@ -318,6 +318,7 @@ class GradMemConversationMemory:
         """Like respond, yielding text pieces; both turns are stored once the reply is complete."""
         sampling = SamplingConfig.of(sampling, **options)
         asked = to_message({"role": "user", "content": question}, "question")
+        self._check_sizes([asked])
         ctx = effects.run(self._context(asked.content, sampling.max_new_tokens), self.store)
         pieces: list[str] = []
         with self._reading():
@@ -330,6 +331,7 @@ class GradMemConversationMemory:
                       **options: Any) -> AsyncIterator[str]:
         sampling = SamplingConfig.of(sampling, **options)
         asked = to_message({"role": "user", "content": question}, "question")
+        self._check_sizes([asked])
         ctx = await effects.arun(self._context(asked.content, sampling.max_new_tokens), self.store)
         reading = self._reading()
         await asyncio.to_thread(reading.__enter__)  # may wait for a LoRA model lock

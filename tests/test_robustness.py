@@ -112,6 +112,7 @@ def test_refused_calls_change_nothing_stored(tokenizer, url, sid):
         (lambda: conv.add_messages([{"role": "user", "content": "fine"}, {"role": "user", "content": "y" * 500}]),
          ValueError),
         (lambda: conv.respond("z" * 201), ValueError),
+        (lambda: list(conv.stream("z" * 201)), ValueError),
         (lambda: conv.compress(keep_last=True), TypeError),
         (lambda: conv.compress(keep_last=-1), ValueError),
         (lambda: conv.add_messages([{"role": "user", "content": "a", "key": "k"},
