@@ -496,7 +496,8 @@ def tiny_engine() -> GradMem:
     return GradMem(make_tiny_llama(len(tokenizer)), tokenizer, name="tiny-llama")
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, save: Callable[[dict[str, Any]], None] = lambda report: None) -> dict[str, Any]:
+    """Every phase on every database; `save(report)` after each, so that a run cut short keeps what it did."""
     rng = random.Random(args.seed)
     gm = tiny_engine()
     urls = [args.sqlite_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'reliability.db'}"]
@@ -505,18 +506,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {
         "benchmark": "reliability", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full", "machine": machine(), "max_stall_s": args.max_stall_s,
-        "kills": [], "fuzz": [],
+        "kills": [], "fuzz": [], "finished": False,
     }
     for url in urls:
         if args.kills >= 0:
             result = run_kills(gm, url, args.writers, args.appends, args.kills, args.max_stall_s, rng)
             report["kills"].append(result)
             print(summary_kills(result), flush=True)
+            save(report)
         if args.fuzz:
             fuzz = {"database": url.split(":", 1)[0], **run_fuzz(gm, url, args.cli_subprocesses)}
             report["fuzz"].append(fuzz)
             print(summary_fuzz(fuzz), flush=True)
-    report["passed"] = passed(report)
+            save(report)
+    report["passed"], report["finished"] = passed(report), True
+    save(report)
     return report
 
 
@@ -598,15 +602,19 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse(argv)
-    report = run(args)
+    stamp = datetime.now(timezone.utc)
+    out = args.out or ROOT / "benchmarks" / "results" / (
+        f"reliability-{stamp:%Y-%m-%d}-{socket.gethostname()}-{'quick' if args.quick else 'full'}.json")
+
+    def save(report: dict[str, Any]) -> None:
+        if args.save:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(report, indent=2) + "\n")
+            plot(report, out.with_suffix(".png"))
+
+    report = run(args, save)
     print("passed" if report["passed"] else "FAILED", flush=True)
     if args.save:
-        stamp = datetime.now(timezone.utc)
-        out = args.out or ROOT / "benchmarks" / "results" / (
-            f"reliability-{stamp:%Y-%m-%d}-{socket.gethostname()}-{report['mode']}.json")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2) + "\n")
-        plot(report, out.with_suffix(".png"))
         print(f"saved {out}", flush=True)
     return report
 
