@@ -561,7 +561,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for k in report["kills"]:
         stalls = sorted(s for s in k["stalls_s"] if math.isfinite(s))
-        axes[0].plot(stalls, [i / max(1, len(stalls)) for i in range(len(stalls))], label=k["database"])
+        axes[0].step([0.0, *stalls], [0.0, *((i + 1) / len(stalls) for i in range(len(stalls)))], where="post",
+                     label=k["database"])
     axes[0].axvline(report["max_stall_s"], color="grey", linestyle="--", label="limit")
     axes[0].set(xlabel="next writer's wait after a kill (s)", ylabel="fraction of kills", title="stalls")
     axes[0].legend()
