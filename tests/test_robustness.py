@@ -82,6 +82,10 @@ def block(first: int, last: int, vectors: torch.Tensor | None = None):
 
 
 def test_numbers_refuse_bools_and_huge_leases():
+    MemoryPolicy(segment_tokens=8, recall_tokens=0, recent_tokens=0, min_keep_messages=0, lease_ttl_s=86_400)
+    for edge in ({"segment_tokens": 7}, {"recall_tokens": -1}, {"lease_ttl_s": 86_400.5}):
+        with pytest.raises(ValueError):
+            MemoryPolicy(**edge)
     for bad, error in (({"memory_tokens": True}, TypeError), ({"steps": True}, TypeError),
                        ({"recent_tokens": False}, TypeError), ({"lease_ttl_s": True}, TypeError),
                        ({"lease_ttl_s": math.inf}, ValueError), ({"lease_ttl_s": 1e12}, ValueError),
@@ -362,13 +366,39 @@ def test_prune_touches_only_the_session_named(url, sid):
     from datetime import datetime, timedelta, timezone
 
     later = datetime.now(timezone.utc) + timedelta(days=1)
-    other = sid + "-b"
+    earlier = datetime.now(timezone.utc) - timedelta(days=1)
+    other = sid + "-b"  # sorts after sid: a session filter turned into < or > shows one way or the other
     with SQLStore(url) as store:
-        for session in (sid, other):
+        for session, upto in ((sid, 1), (other, 2)):
             store.append_messages(session, [Message("user", str(i)) for i in range(4)])
-            store.add_block(session, block(0, 1), expected_compressed_upto=-1)
+            store.add_block(session, block(0, upto), expected_compressed_upto=-1)
+        assert store.prune(sid, before=earlier, what="memory") == 0
+        assert store.prune(sid, before=earlier, what="transcript") == 0
         before = stored_state(url, other)
         assert store.prune(sid, before=later, what="transcript") == 2
         assert store.prune(sid, before=later, what="memory") == 1
         assert [m.seq for m in store.messages(sid)] == [2, 3] and store.blocks(sid) == []
         assert stored_state(url, other) == before
+        kept = stored_state(url, sid)
+        assert store.prune(other, before=later, what="transcript") == 3  # its own compressed_upto: 2
+        assert store.prune(other, before=later, what="memory") == 1
+        assert [m.seq for m in store.messages(other)] == [3] and stored_state(url, sid) == kept
+
+
+def test_a_lease_is_one_session_s(url, sid):
+    other = sid + "-b"
+    with SQLStore(url) as store:
+        assert store.acquire_lease(other, "holder-b", 3600)
+        before = stored_state(url, other)
+        assert store.acquire_lease(sid, "holder-a", 3600)
+        assert stored_state(url, other) == before
+        assert not store.acquire_lease(other, "holder-a", 3600)
+        assert store.release_lease(sid, "holder-a") and stored_state(url, other) == before
+
+
+def test_merge_order_takes_the_lowest_level_then_the_oldest_pair():
+    from gradmem_agent.policy import merge_order
+
+    assert merge_order([0, 0, 1, 0, 0]) == [0, 3, 1, 2]
+    assert merge_order([2, 1, 1, 0]) == [1, 2, 0]
+    assert merge_order([3]) == [] and merge_order([]) == []
