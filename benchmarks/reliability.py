@@ -500,7 +500,7 @@ def run(args: argparse.Namespace, save: Callable[[dict[str, Any]], None] = lambd
     """Every phase on every database; `save(report)` after each, so that a run cut short keeps what it did."""
     rng = random.Random(args.seed)
     gm = tiny_engine()
-    urls = [args.sqlite_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'reliability.db'}"]
+    urls = [] if args.skip_sqlite else [args.sqlite_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'reliability.db'}"]
     if args.postgres_url:
         urls.append(args.postgres_url)
     report: dict[str, Any] = {
@@ -589,6 +589,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-stall-s", type=float, default=2.0)
     parser.add_argument("--sqlite-url", default=None, help="default: a fresh file")
     parser.add_argument("--postgres-url", default=os.environ.get("GRADMEM_TEST_POSTGRES_URL"))
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default: benchmarks/results/...)")
     parser.add_argument("--no-save", dest="save", action="store_false")
