@@ -154,11 +154,15 @@ def run_kills(gm: GradMem, url: str, writers: int, appends: int, kills: int, max
     landed = {"write": 0, "transaction": 0, "other": 0}
     with tempfile.TemporaryDirectory() as tmp:
         pool = Writers(gm, url, sid, writers, appends, Path(tmp))
-        for n in range(kills):
+        n = 0
+        while n < kills:
             time.sleep(rng.uniform(0.0, 0.05))
             alive = [w for w in pool.running() if pool.ready[w].value and pool.acked(w) < appends - 1]
             if not alive:
-                break
+                if not pool.running():
+                    break  # every writer is done
+                continue  # writers still starting, or finishing their last message
+            n += 1
             want = IN_WRITE if PHASES[n % 2] == "write" else IN_TRANSACTION
             victim, deadline = None, time.monotonic() + 2.0
             while victim is None and time.monotonic() < deadline:
