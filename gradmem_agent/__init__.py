@@ -14,6 +14,7 @@ _EXPORTS = {
     "AdapterMismatchError": "adapter",
     "GradMemAdapter": "adapter",
     "GradMem": "engine",
+    "CompressionFailedError": "compression",
     "GradMemConversationMemory": "conversation",
     "MemoryPolicy": "policy",
     "ModelNotFoundError": "models",
@@ -21,6 +22,9 @@ _EXPORTS = {
     "WriteConfig": "write",
     "ConcurrentCompressionError": "storage",
     "CorruptBlockError": "storage",
+    "CorruptSessionError": "storage",
+    "DatabaseError": "storage",
+    "KeyConflictError": "storage",
     "FingerprintMismatchError": "storage",
     "MemoryBlock": "storage",
     "Message": "storage",
@@ -31,12 +35,16 @@ _EXPORTS = {
 __all__ = [
     "AdapterConfig",
     "AdapterMismatchError",
+    "CompressionFailedError",
     "ConcurrentCompressionError",
     "CorruptBlockError",
+    "CorruptSessionError",
+    "DatabaseError",
     "FingerprintMismatchError",
     "GradMem",
     "GradMemAdapter",
     "GradMemConversationMemory",
+    "KeyConflictError",
     "MemoryBlock",
     "MemoryPolicy",
     "Message",
@@ -50,6 +58,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .adapter import AdapterConfig, AdapterMismatchError, GradMemAdapter
+    from .compression import CompressionFailedError
     from .conversation import GradMemConversationMemory
     from .engine import GradMem
     from .models import ModelNotFoundError
@@ -58,7 +67,10 @@ if TYPE_CHECKING:
     from .storage import (
         ConcurrentCompressionError,
         CorruptBlockError,
+        CorruptSessionError,
+        DatabaseError,
         FingerprintMismatchError,
+        KeyConflictError,
         MemoryBlock,
         Message,
         SQLStore,

@@ -55,6 +55,21 @@ def resolve_memory_tokens(engine: GradMem, policy: MemoryPolicy) -> int:
     return policy.memory_tokens or engine.write_config.memory_tokens
 
 
+class CompressionFailedError(RuntimeError):
+    """Compressing after a call stored its messages failed; the messages are stored (`stored`, as stored), so a
+    retry must not add them again. The cause is chained as __cause__.
+
+    Args:
+        stored: the messages the call stored before compression failed.
+    """
+
+    def __init__(self, stored: Sequence[Message], cause: BaseException) -> None:
+        self.stored = list(stored)
+        seqs = f"seq {stored[0].seq}" + (f"..{stored[-1].seq}" if len(stored) > 1 else "") if stored else "nothing"
+        super().__init__(f"the messages are stored ({seqs}; do not add them again), but compressing failed: "
+                         f"{type(cause).__name__}: {cause}")
+
+
 class Compressor:
     """Compression of one session with one engine: model work (no I/O) plus effect generators (effects.py)."""
 

@@ -22,12 +22,12 @@ import torch
 
 from . import effects
 from .background import ReadGate, Worker
-from .compression import Compressor, model_lock, resolve_segment_tokens
+from .compression import CompressionFailedError, Compressor, model_lock, resolve_segment_tokens
 from .effects import Effects, cpu, db
 from .engine import GradMem
 from .layout import read_messages
 from .messages import to_langchain, to_message, to_messages
-from .options import Mode, OnMismatch, check_option
+from .options import Mode, OnMismatch, check_count, check_option
 from .policy import MemoryPolicy, turn_tokens
 from .read import SamplingConfig, prompt_ids
 from .recall import RECALL_HITS, ReadPlan, cut_to, plan_read, recent_window
@@ -150,6 +150,7 @@ class GradMemConversationMemory:
         self._compressor: Compressor | None = None
         self._load_lock = threading.Lock()
         self._worker = Worker(lambda: effects.run(self._compress_due(), self.store), f"session {self.session_id!r}")
+        self._checked = False  # the stored session checked for consistency (once, on first read)
         self._gate = ReadGate()
         if engine is not None:  # else once the engine loads
             self.policy = resolve_segment_tokens(engine, self.policy)
@@ -196,7 +197,12 @@ class GradMemConversationMemory:
 
     def add_messages(self, messages: Iterable[Any]) -> list[Message]:
         """Dicts {"role", "content", ...}, Messages or LangChain messages; all checked first, stored in one
-        transaction, then compressed if due (inline) or handed to the background worker."""
+        transaction, then compressed if due (inline) or handed to the background worker.
+
+        A refused call (bad message, message over policy.max_message_chars, policy the engine cannot follow)
+        stores nothing. Inline, compression failing after the store raises CompressionFailedError, whose
+        `stored` are the stored messages. A message with a `key` ("key" in a dict) already stored in the session
+        is returned as stored and not added again, so retries with keys are always safe."""
         return effects.run(self._add(to_messages(messages)), self.store)
 
     async def aadd_user_message(self, content: Any) -> Message:
@@ -212,12 +218,25 @@ class GradMemConversationMemory:
         return await effects.arun(self._add(to_messages(messages)), self.store)
 
     def _add(self, messages: list[Message]) -> Effects[list[Message]]:
+        self._check_sizes(messages)
+        if self.policy.mode == "inline" or self._engine is not None:
+            yield from self._ready()  # an engine and policy that do not fit each other fail before storing
         stored = yield db("append_messages", self.session_id, messages)
         if self.policy.mode == "inline":
-            yield from self._compress_due()
+            try:
+                yield from self._compress_due()
+            except Exception as exc:
+                raise CompressionFailedError(stored, exc) from exc
         else:
             self._worker.kick()
         return stored
+
+    def _check_sizes(self, messages: list[Message]) -> None:
+        limit = self.policy.max_message_chars
+        for n, message in enumerate(messages):
+            if limit is not None and len(message.content) > limit:
+                raise ValueError(f"message {n} has {len(message.content)} characters; the limit is {limit} "
+                                 "(MemoryPolicy.max_message_chars)")
 
     # reading state --------------------------------------------------------------------------------
     @property
@@ -248,6 +267,9 @@ class GradMemConversationMemory:
 
     def _snapshot(self) -> Effects[tuple[list[MemoryBlock], list[Message], int]]:
         """Blocks and uncompressed turns as of one compressed-up-to mark (re-read if it moved meanwhile)."""
+        if not self._checked:
+            yield db("check_session", self.session_id)
+            self._checked = True
         while True:
             upto = yield db("compressed_upto", self.session_id)
             blocks = yield db("blocks", self.session_id)
@@ -332,6 +354,7 @@ class GradMemConversationMemory:
 
     def _respond(self, question: str, remember: bool, sampling: SamplingConfig) -> Effects[str]:
         asked = to_message({"role": "user", "content": question}, "question")
+        self._check_sizes([asked])
         ctx = yield from self._context(asked.content, sampling.max_new_tokens)
         reply = yield cpu(self._generate, ctx, sampling)
         if remember:
@@ -346,6 +369,7 @@ class GradMemConversationMemory:
         """Like respond, yielding text pieces; both turns are stored once the reply is complete."""
         sampling = SamplingConfig.of(sampling, **options)
         asked = to_message({"role": "user", "content": question}, "question")
+        self._check_sizes([asked])
         ctx = effects.run(self._context(asked.content, sampling.max_new_tokens), self.store)
         pieces: list[str] = []
         with self._reading():
@@ -358,6 +382,7 @@ class GradMemConversationMemory:
                       **options: Any) -> AsyncIterator[str]:
         sampling = SamplingConfig.of(sampling, **options)
         asked = to_message({"role": "user", "content": question}, "question")
+        self._check_sizes([asked])
         ctx = await effects.arun(self._context(asked.content, sampling.max_new_tokens), self.store)
         reading = self._reading()
         await asyncio.to_thread(reading.__enter__)  # may wait for a LoRA model lock
@@ -381,8 +406,8 @@ class GradMemConversationMemory:
         return await effects.arun(self._compress(keep_last), self.store)
 
     def _compress(self, keep_last: int | None) -> Effects[list[MemoryBlock]]:
-        if keep_last is not None and (not isinstance(keep_last, int) or keep_last < 0):
-            raise ValueError(f"keep_last must be None or an int >= 0, got {keep_last!r}")
+        if keep_last is not None:
+            check_count(keep_last, "keep_last", 0)
         comp = yield from self._ready()
         return (yield from comp.compress(keep_last, rebuild_on_mismatch=self.on_mismatch == "rebuild"))
 

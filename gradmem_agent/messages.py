@@ -14,7 +14,7 @@ from .storage import Message
 
 ROLE_ALIASES = {"user": "user", "human": "user", "assistant": "assistant", "ai": "assistant",
                 "system": "system", "tool": "tool"}
-_DICT_KEYS = {"role", "type", "content", "name", "tool_calls", "tool_call_id", "extra"}
+_DICT_KEYS = {"role", "type", "content", "name", "tool_calls", "tool_call_id", "extra", "key"}
 
 
 def to_langchain(message: Message):
@@ -72,7 +72,8 @@ def to_message(item: Any, where: str = "message") -> Message:
         raise ValueError(f"{where} is empty; there is nothing to remember")
     name = _optional_text(fields.get("name"), f"{where} name")
     tool_call_id = _optional_text(fields.get("tool_call_id"), f"{where} tool_call_id")
-    return Message(role, content, name, tool_calls, tool_call_id, extra=fields.get("extra"))
+    key = _optional_text(fields.get("key"), f"{where} key")
+    return Message(role, content, name, tool_calls, tool_call_id, extra=fields.get("extra"), key=key)
 
 
 def _from_langchain(msg: Any) -> dict[str, Any]:

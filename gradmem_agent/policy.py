@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from .layout import Segment, render_turn, segment_turns
 from .messages import Message, has_tool_calls
 from .options import Mode, check_count, check_option, check_positive
+from .storage.validation import MAX_LEASE_TTL_S
 
 DEFAULT_SEGMENT_TOKENS = 256
-MAX_LEASE_TTL_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,9 @@ class MemoryPolicy:
         mode: "background" (a turn never waits on a WRITE: one worker thread per conversation, whose WRITE
             steps pause while it generates) or "inline" (compress before the call that made it due returns).
         lease_ttl_s: the compression lease's lifetime, renewed while writing; a writer that died on another
-            host blocks others for at most this long.
+            host blocks others for at most this long (one that died on this host, not at all).
+        max_message_chars: the longest message (in characters) a conversation stores; a longer one is refused
+            before anything is stored. None: no limit.
     """
 
     recent_tokens: int = 512
@@ -53,6 +55,7 @@ class MemoryPolicy:
     lr: float | None = None
     mode: Mode = "background"
     lease_ttl_s: float = 60.0
+    max_message_chars: int | None = 1_000_000
 
     def __post_init__(self) -> None:
         check_count(self.recent_tokens, "recent_tokens", 0)
@@ -72,6 +75,8 @@ class MemoryPolicy:
         check_option(self.mode, Mode, "mode")
         if check_positive(self.lease_ttl_s, "lease_ttl_s") > MAX_LEASE_TTL_S:
             raise ValueError(f"lease_ttl_s must be at most {MAX_LEASE_TTL_S} seconds, got {self.lease_ttl_s!r}")
+        if self.max_message_chars is not None:
+            check_count(self.max_message_chars, "max_message_chars", 1)
 
 
 @dataclass(frozen=True)

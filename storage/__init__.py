@@ -4,7 +4,15 @@ SQLite (default, one file) or PostgreSQL, through SQLAlchemy; every SQLStore met
 """
 
 from .connection import default_url
-from .errors import ConcurrentCompressionError, CorruptBlockError, FingerprintMismatchError, StorageError
+from .errors import (
+    ConcurrentCompressionError,
+    CorruptBlockError,
+    CorruptSessionError,
+    DatabaseError,
+    FingerprintMismatchError,
+    KeyConflictError,
+    StorageError,
+)
 from .records import EncodedVectors, MemoryBlock, Message, SessionInfo, WriteStats
 from .search import SearchHit
 from .store import SQLStore
@@ -12,8 +20,11 @@ from .store import SQLStore
 __all__ = [
     "ConcurrentCompressionError",
     "CorruptBlockError",
+    "CorruptSessionError",
+    "DatabaseError",
     "EncodedVectors",
     "FingerprintMismatchError",
+    "KeyConflictError",
     "MemoryBlock",
     "Message",
     "SQLStore",

@@ -22,3 +22,16 @@ class FingerprintMismatchError(StorageError):
 
 class ConcurrentCompressionError(StorageError):
     """Another writer changed the session's memory first; nothing was written."""
+
+
+class DatabaseError(StorageError):
+    """The database could not be reached or used: a driver or SQLAlchemy error, given here as one line (the
+    original stays chained as __cause__)."""
+
+
+class CorruptSessionError(StorageError):
+    """A session's stored rows contradict each other (a gap in its messages, memory past its last message)."""
+
+
+class KeyConflictError(StorageError):
+    """A message key is already stored in the session for a different message; nothing was written."""

@@ -32,7 +32,8 @@ class Message:
 
     tool_calls (assistant only) are LangChain-style dicts {"name", "args", "id"}; a tool result carries the
     `tool_call_id` it answers. `extra` is any JSON the caller keeps with the message (documents keep their
-    source and segment there).
+    source and segment there). `key` is the caller's own id for the message, unique in its session: appending
+    a message whose key is stored already returns the stored one instead (a retry stores nothing twice).
     """
 
     role: str
@@ -43,6 +44,7 @@ class Message:
     extra: Any = None
     seq: int | None = None
     created_at: datetime | None = None
+    key: str | None = None
 
     def turn(self) -> dict[str, str]:
         """What the model sees: role and text, tool calls written out as <tool_call> JSON lines."""
@@ -58,9 +60,9 @@ class Message:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"role": self.role, "content": self.content}
-        for key in ("name", "tool_calls", "tool_call_id", "extra", "seq"):
-            if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
+        for name in ("name", "tool_calls", "tool_call_id", "extra", "seq", "key"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
         return out
 
 

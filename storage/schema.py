@@ -31,14 +31,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from .errors import StorageError
-from .validation import MAX_OWNER_LENGTH, MAX_ROLE_LENGTH, MAX_SESSION_ID_LENGTH
+from .validation import MAX_KEY_LENGTH, MAX_OWNER_LENGTH, MAX_ROLE_LENGTH, MAX_SESSION_ID_LENGTH
 
-SCHEMA_VERSION = 2  # 2: full-text search over message contents
+SCHEMA_VERSION = 3  # 2: full-text search over message contents; 3: message keys
 
 TEXT_SEARCH_CONFIG = "english"  # PostgreSQL's stemming and stop words for recall
 
 # Advisory-lock key ("grad" in ASCII); it only has to be the same in every process creating the tables.
 _PG_SCHEMA_LOCK_KEY = 0x67726164
+
+_KEY_INDEX = "uq_messages_session_key"
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
 _ID = BigInteger().with_variant(Integer, "sqlite")
@@ -116,6 +118,7 @@ class MessageRow(Base):
     # The unique constraint's index also serves lookups by (session_id, seq).
     __table_args__ = (
         UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),
+        Index(_KEY_INDEX, "session_id", "key", unique=True),  # NULL keys never collide
         {"sqlite_autoincrement": True},
     )
 
@@ -130,6 +133,7 @@ class MessageRow(Base):
     extra: Mapped[Any] = mapped_column(_NULLABLE_JSON, nullable=True)
     token_count: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    key: Mapped[str | None] = mapped_column(String(MAX_KEY_LENGTH))
 
 
 class BlockRow(Base):
@@ -214,8 +218,15 @@ def _full_text_search(conn: Connection) -> None:
         conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_messages_content_tsv ON messages USING GIN (content_tsv)")
 
 
+def _message_keys(conn: Connection) -> None:
+    """Version 3: messages.key, the caller's id of a message, unique within its session."""
+    if "key" not in {c["name"] for c in inspect(conn).get_columns(MessageRow.__tablename__)}:
+        conn.exec_driver_sql(f'ALTER TABLE messages ADD COLUMN "key" VARCHAR({MAX_KEY_LENGTH})')
+    conn.exec_driver_sql(f'CREATE UNIQUE INDEX IF NOT EXISTS {_KEY_INDEX} ON messages (session_id, "key")')
+
+
 # Version n's migration from version n - 1; a new database runs them all. Each is idempotent.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _full_text_search}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _full_text_search, 3: _message_keys}
 
 
 def _check_version(versions: list[int]) -> int:

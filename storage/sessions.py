@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, LargeBinary, cast, delete, func, insert, s
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .errors import CorruptSessionError
 from .records import SessionInfo
 from .schema import BlockRow, MessageRow, SessionRow
 
@@ -117,3 +118,28 @@ def compressed_upto(session: Session, session_id: str) -> int:
 def last_seq(session: Session, session_id: str) -> int:
     value = session.scalar(select(SessionRow.last_seq).where(SessionRow.id == session_id))
     return -1 if value is None else value
+
+
+def check_session(session: Session, session_id: str) -> None:
+    """CorruptSessionError if the session's rows contradict each other: memory marked past its last message, a
+    message past it, or a gap among the messages memory does not cover yet (pruning only removes covered
+    ones). A session that does not exist is fine."""
+    row = session.get(SessionRow, session_id)
+    if row is None:
+        return
+    if not -1 <= row.compressed_upto <= row.last_seq:
+        raise CorruptSessionError(
+            f"session {session_id!r} is marked compressed up to seq {row.compressed_upto}, but its last message "
+            f"is seq {row.last_seq}: the database was edited or restored in part; rebuild or delete the session"
+        )
+    top, pending = session.execute(
+        select(func.max(MessageRow.seq), func.count().filter(MessageRow.seq > row.compressed_upto))
+        .where(MessageRow.session_id == session_id)
+    ).one()
+    if top is not None and top > row.last_seq:
+        raise CorruptSessionError(f"session {session_id!r} has message seq {top} past its last seq {row.last_seq}")
+    if pending != row.last_seq - row.compressed_upto:
+        raise CorruptSessionError(
+            f"session {session_id!r} lacks {row.last_seq - row.compressed_upto - pending} of its messages "
+            f"{row.compressed_upto + 1}..{row.last_seq} not yet in memory (a gap in its sequence)"
+        )

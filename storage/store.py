@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Engine, make_url
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
@@ -21,10 +22,11 @@ from . import memory, retention, search, sessions, transcript
 from .connection import WRITE_OPTION, default_url, make_async_engine, make_engine, prepare_engine
 from .errors import ConcurrentCompressionError
 from .records import MemoryBlock, Message, SessionInfo
-from .retry import arun_with_retry, run_with_retry
+from .retry import arun_with_retry, database_error, driver_errors, run_with_retry
 from .schema import ensure_schema
 from .search import SearchHit, query_terms
 from .validation import (
+    MAX_LEASE_TTL_S,
     MAX_OWNER_LENGTH,
     check_aware,
     check_int,
@@ -86,7 +88,7 @@ class SQLStore:
         """The synchronous SQLAlchemy engine (created on first access)."""
         with self._lock:
             if self._engine is None:
-                self._engine = make_engine(self._url)
+                self._engine = _connecting(make_engine, self._url)
             return self._engine
 
     @property
@@ -94,7 +96,7 @@ class SQLStore:
         """The asyncio SQLAlchemy engine (created on first access)."""
         with self._lock:
             if self._async_engine is None:
-                self._async_engine = make_async_engine(self._url)
+                self._async_engine = _connecting(make_async_engine, self._url)
             return self._async_engine
 
     def _writer(self) -> Engine:
@@ -115,7 +117,7 @@ class SQLStore:
             with self._writer().begin() as conn:
                 ensure_schema(conn)
 
-        run_with_retry(attempt, what="creating the schema", integrity=True)
+        run_with_retry(attempt, what=self._doing("creating the schema"), integrity=True)
         self._schema_ready = True
 
     async def _aensure_schema(self) -> None:
@@ -126,7 +128,7 @@ class SQLStore:
             async with self._async_writer().begin() as conn:
                 await conn.run_sync(ensure_schema)
 
-        await arun_with_retry(attempt, what="creating the schema", integrity=True)
+        await arun_with_retry(attempt, what=self._doing("creating the schema"), integrity=True)
         self._async_schema_ready = True
 
     def _run(self, op: Callable[..., T], *args: Any, write: bool = False, integrity: bool = False) -> T:
@@ -138,7 +140,7 @@ class SQLStore:
             with Session(engine, expire_on_commit=False) as session, session.begin():
                 return op(session, *args)
 
-        return run_with_retry(attempt, what=op.__name__, integrity=integrity)
+        return run_with_retry(attempt, what=self._doing(op.__name__), integrity=integrity)
 
     async def _arun(self, op: Callable[..., T], *args: Any, write: bool = False, integrity: bool = False) -> T:
         await self._aensure_schema()
@@ -148,13 +150,21 @@ class SQLStore:
             async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
                 return await session.run_sync(op, *args)
 
-        return await arun_with_retry(attempt, what=op.__name__, integrity=integrity)
+        return await arun_with_retry(attempt, what=self._doing(op.__name__), integrity=integrity)
+
+    def _doing(self, what: str) -> str:
+        """What a DatabaseError says was being done, and where."""
+        return f"{what.replace('_', ' ')} in {_shown(self._url)}"
 
     # -- transcript ------------------------------------------------------------------------------
 
     def append_messages(self, session_id: str, messages: Sequence[Message]) -> list[Message]:
         """Append messages with consecutive seqs in one transaction (all or nothing); creates the session.
-        Returns them as stored (seq and created_at set)."""
+        Returns them as stored (seq and created_at set).
+
+        A message with a `key` already stored in the session is not appended again: the stored one is returned
+        in its place (KeyConflictError, nothing written, if that one has another role or content), so a
+        retried call with the same keys stores each message once."""
         session_id, messages = check_session_id(session_id), check_messages(messages)
         if not messages:
             return []
@@ -231,6 +241,14 @@ class SQLStore:
 
     async def acompressed_upto(self, session_id: str) -> int:
         return await self._arun(sessions.compressed_upto, check_session_id(session_id))
+
+    def check_session(self, session_id: str) -> None:
+        """CorruptSessionError if the session's stored rows contradict each other (a gap in the messages memory
+        does not cover yet, or memory marked past the last message); nothing if it is sound or absent."""
+        self._run(sessions.check_session, check_session_id(session_id))
+
+    async def acheck_session(self, session_id: str) -> None:
+        await self._arun(sessions.check_session, check_session_id(session_id))
 
     # -- memory blocks ---------------------------------------------------------------------------
 
@@ -430,7 +448,22 @@ class SQLStore:
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"SQLStore({make_url(self._url).render_as_string(hide_password=True)!r})"
+        return f"SQLStore({_shown(self._url)!r})"
+
+
+def _shown(url: str | URL) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"
+
+
+def _connecting(make: Callable[[str | URL], T], url: str | URL) -> T:
+    """An engine for `url`; a URL SQLAlchemy cannot use (bad syntax, unknown driver) is a DatabaseError."""
+    try:
+        return make(url)
+    except driver_errors() as exc:
+        raise database_error(f"connect to {_shown(url)}", exc) from exc
 
 
 # -- argument preparation shared by the twins --------------------------------------------------
@@ -487,7 +520,7 @@ def _check_owner(owner: str) -> str:
 
 
 def _lease_args(session_id: str, owner: str, ttl_s: float) -> tuple[str, str, float]:
-    return check_session_id(session_id), _check_owner(owner), check_seconds(ttl_s, "ttl_s")
+    return check_session_id(session_id), _check_owner(owner), check_seconds(ttl_s, "ttl_s", MAX_LEASE_TTL_S)
 
 
 def _next_pause(

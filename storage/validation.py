@@ -13,7 +13,9 @@ from .records import Message
 MAX_SESSION_ID_LENGTH = 512
 MAX_ROLE_LENGTH = 64
 MAX_OWNER_LENGTH = 255
+MAX_KEY_LENGTH = 255
 MAX_INT = 2**31 - 1  # seq, token_count, level... are INTEGER columns
+MAX_LEASE_TTL_S = 86_400.0  # a lease longer than a day is a mistake (and past datetime's range from 1e12 on)
 
 
 def check_text(value: object, what: str, *, allow_empty: bool = True, max_length: int | None = None) -> str:
@@ -76,11 +78,13 @@ def check_aware(value: object, what: str) -> datetime:
     return value
 
 
-def check_seconds(value: object, what: str) -> float:
+def check_seconds(value: object, what: str, maximum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{what} must be a number of seconds, got {type(value).__name__}")
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{what} must be a positive, finite number of seconds, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{what} must be at most {maximum} seconds, got {value}")
     return float(value)
 
 
@@ -88,6 +92,7 @@ def check_messages(messages: object) -> list[Message]:
     """Validate every message to append; the first problem raises, naming its index."""
     if isinstance(messages, str | bytes | Message) or not isinstance(messages, Sequence):
         raise TypeError("messages must be a sequence of Message")
+    keys: set[str] = set()
     for i, record in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(record, Message):
@@ -98,4 +103,9 @@ def check_messages(messages: object) -> list[Message]:
         check_optional_text(record.tool_call_id, f"{where}.tool_call_id")
         check_json(record.tool_calls, f"{where}.tool_calls")
         check_json(record.extra, f"{where}.extra")
+        if record.key is not None:
+            check_text(record.key, f"{where}.key", allow_empty=False, max_length=MAX_KEY_LENGTH)
+            if record.key in keys:
+                raise ValueError(f"{where}.key {record.key!r} is given twice in one call")
+            keys.add(record.key)
     return list(messages)

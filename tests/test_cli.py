@@ -207,6 +207,29 @@ def test_chat_session_persists(model_available, tmp_path):
     assert result.stdout.count("bot> ") == 2 and "memory:" in result.stdout
     stats = cli("sessions", "stats", "c", "--db", url)
     assert "messages: 4 " in stats.stdout
+    from gradmem_agent.storage import SQLStore
+
+    with SQLStore(url) as store:
+        stored, blocks, upto = store.messages("c"), store.blocks("c"), store.compressed_upto("c")
+    replies = [line.split("bot> ", 1)[1].split("you> ")[0].strip() for line in result.stdout.splitlines()
+               if "bot> " in line]
+    assert [(m.role, m.content) for m in stored] == [
+        ("user", "Hello, my name is Ada and I keep bees on the roof."), ("assistant", replies[0]),
+        ("user", "What is my name?"), ("assistant", replies[1])]
+    assert all(replies) and upto == (blocks[-1].last_seq if blocks else -1)
+    for block in blocks:  # /memory lists what is stored
+        assert f"block {block.id}: messages {block.first_seq}-{block.last_seq}, level {block.level}" in result.stdout
+
+
+@pytest.mark.parametrize(("target", "cause"), [
+    ("junk", "file is not a database"), ("missing", "unable to open database file"), ("pg-down", "refused")])
+def test_database_failures_print_one_line(tmp_path, target, cause):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database" * 100)
+    url = {"junk": f"sqlite:///{junk}", "missing": f"sqlite:///{tmp_path / 'no' / 'dir.db'}",
+           "pg-down": "postgresql+psycopg://postgres@127.0.0.1:1/test"}[target]
+    for command in (["sessions", "list"], ["sessions", "show", "s"], ["sessions", "delete", "s"]):
+        one_line_error(cli(*command, "--db", url), cause)
 
 
 # demo and examples ----------------------------------------------------------------------------------------

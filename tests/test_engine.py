@@ -85,8 +85,20 @@ def test_padding_tokens_do_not_change_the_loss(tiny_gm):
 
 
 def test_early_stop_per_sample(tiny_gm):
-    mems = tiny_gm.write([TEXT_A, TEXT_B], memory_tokens=4, steps=5, lr=0.1, target_accuracy=0.0)
-    assert all(m.stats.stopped == "target" and m.stats.steps == 0 for m in mems)
+    """Each sample stops at the first step its own accuracy reaches the target: neither when another sample
+    does, nor later."""
+    full = tiny_gm.write([TEXT_A, TEXT_B], memory_tokens=4, steps=6, lr=0.1, target_accuracy=None)
+    curves = [[h["token_accuracy"] for h in m.stats.history] for m in full]
+    target = 0.09  # the tiny model's A reaches it after a few steps, B never within 6
+    expected = [next((step for step, acc in enumerate(curve) if acc >= target), None) for curve in curves]
+    assert expected[0] is not None and expected[0] > 0 and expected[1] is None, curves
+    a, b = tiny_gm.write([TEXT_A, TEXT_B], memory_tokens=4, steps=6, lr=0.1, target_accuracy=target)
+    assert (a.stats.stopped, a.stats.steps) == ("target", expected[0])
+    assert [h["token_accuracy"] for h in a.stats.history] == curves[0][: expected[0] + 1]
+    assert (b.stats.stopped, b.stats.steps) == ("steps", 6)
+    assert [h["token_accuracy"] for h in b.stats.history] == curves[1]
+    first = tiny_gm.write([TEXT_A, TEXT_B], memory_tokens=4, steps=6, lr=0.1, target_accuracy=0.0)
+    assert all(m.stats.stopped == "target" and m.stats.steps == 0 for m in first)
 
 
 def test_nonfinite_loss_stops_that_sample_and_keeps_its_best_memory(tiny_gm, monkeypatch):

@@ -261,10 +261,13 @@ def test_a_database_of_the_first_release_is_migrated(private_db_url: str, tmp_pa
         assert torch.equal(block.vectors, torch.ones(2, 4)) and store.compressed_upto("alice") == 1
         store.append_messages("alice", msgs("My sister Ingrid visits on Friday."))
         assert [h.message.seq for h in store.search_messages("alice", "When does Ingrid visit?")] == [4]
+        keyed = Message("user", "Sent twice.", key="retry-1")
+        assert [m.seq for m in store.append_messages("alice", [keyed])] == [5]
+        assert [m.seq for m in store.append_messages("alice", [keyed])] == [5]  # v3: keys
         with store.sql_engine.begin() as conn:
             assert conn.execute(text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION
     with SQLStore(private_db_url) as store:  # opening it again migrates nothing more
-        assert store.message_count("alice") == 5
+        assert store.message_count("alice") == 6 and store.messages("alice")[5].key == "retry-1"
 
 
 def test_search_finds_words_in_order_of_relevance_within_one_session(store: SQLStore, new_sid) -> None:
