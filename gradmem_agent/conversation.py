@@ -100,6 +100,8 @@ class GradMemConversationMemory:
         lr: WRITE learning rate (None: the adapter's or the engine's).
         mode: "background" (a worker thread writes) or "inline" (the call that made it due writes).
         lease_ttl_s: lifetime of the compression lease, in seconds.
+        max_message_chars: the longest message accepted, in characters; a longer one is refused before
+            anything is stored.
     """
 
     def __init__(
@@ -124,12 +126,13 @@ class GradMemConversationMemory:
         lr: float | None = FROM_POLICY,
         mode: Mode = FROM_POLICY,
         lease_ttl_s: float = FROM_POLICY,
+        max_message_chars: int = FROM_POLICY,
     ) -> None:
         policy_fields = {k: v for k, v in {
             "recent_tokens": recent_tokens, "segment_tokens": segment_tokens, "memory_tokens": memory_tokens,
             "max_blocks": max_blocks, "read_blocks": read_blocks, "recall_tokens": recall_tokens,
             "min_keep_messages": min_keep_messages, "steps": steps, "lr": lr, "mode": mode,
-            "lease_ttl_s": lease_ttl_s}.items() if v is not FROM_POLICY}
+            "lease_ttl_s": lease_ttl_s, "max_message_chars": max_message_chars}.items() if v is not FROM_POLICY}
         if policy is not None and not isinstance(policy, MemoryPolicy):
             raise TypeError(f"policy must be a MemoryPolicy, got {type(policy).__name__}")
         if engine is not None and not isinstance(engine, GradMem):

@@ -676,3 +676,15 @@ async def test_async_twins(tiny_gm, url, sid):
     assert len(await conv.aget_transcript()) == len(transcript)
     await conv.await_compression()
     await conv.aclose()
+
+
+def test_every_policy_field_is_a_constructor_argument():
+    """The explicit keyword arguments must not drift from MemoryPolicy when a field is added."""
+    import dataclasses
+    import inspect
+
+    params = inspect.signature(GradMemConversationMemory.__init__).parameters
+    missing = {f.name for f in dataclasses.fields(MemoryPolicy)} - set(params)
+    assert not missing, f"MemoryPolicy fields without a GradMemConversationMemory argument: {missing}"
+    doc = GradMemConversationMemory.__doc__ or ""
+    assert all(f"{f.name}:" in doc for f in dataclasses.fields(MemoryPolicy))
