@@ -2,8 +2,9 @@
 
 1. WRITE one ~256-token block with the shipped adapter: the old path (fp32, logits recomputed in backward),
    the new fp32 path (logits kept) and the bf16-autocast path, with how far the bf16 memory is from fp32.
-2. Decode tokens/s on the default model: ours eager (transformers `generate`), ours fast (`Decoder`: packed
-   exact int4 weights), and llama.cpp (llama-cpp-python, the `bench` extra) on the same GGUF and threads.
+2. Decode tokens/s on the default model: ours eager (transformers `generate`), ours fast (`Decoder`, fp32),
+   ours fast with int8 weights (opt-in), and llama.cpp (llama-cpp-python, the `bench` extra) on the same GGUF
+   and threads; whether each one's greedy tokens equal eager's.
    Decode rate = (N - 1) tokens / (time for N tokens - time for 1), so the prompt's prefill is left out.
 3. Per-turn latency p50/p95 against history length: memory (4 blocks of 16 vectors + a 512-token recent
    window) against the whole history as text, each with the eager and the fast decoder (prefix cache).
@@ -54,6 +55,13 @@ def _lscpu() -> str:
         return subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
     except OSError:
         return ""
+
+
+def _load() -> list[float] | None:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return None
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> tuple[float, list[float]]:
@@ -137,7 +145,11 @@ def llama_cpp_rate(ids: list[int], tokens: int, repeat: int, threads: int) -> di
     return rate
 
 
-def decode_section(gm: GradMem, eager: GradMem, tokens: int, repeat: int) -> dict:
+def first_difference(a: list[int], b: list[int]) -> int | None:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
+
+
+def decode_section(gm: GradMem, eager: GradMem, int8: GradMem, tokens: int, repeat: int) -> dict:
     ids = prompt_ids(gm.tokenizer, PROMPT)
     embeds, attention, _ = gm.build_inputs(PROMPT)
     rows: dict = {}
@@ -145,7 +157,12 @@ def decode_section(gm: GradMem, eager: GradMem, tokens: int, repeat: int) -> dic
         rows["ours eager"] = decode_rate(lambda n: eager_tokens(eager, embeds, attention, n), tokens, repeat)
         gm.decoder.prepare()
         rows["ours fast"] = decode_rate(lambda n: fast_tokens(gm, embeds, n), tokens, repeat)
-        same = eager_tokens(eager, embeds, attention, tokens) == fast_tokens(gm, embeds, tokens)
+        reference = eager_tokens(eager, embeds, attention, tokens)
+        same = reference == fast_tokens(gm, embeds, tokens)
+    with int8.phase("plain"):
+        int8.decoder.prepare()
+        rows["ours fast int8"] = decode_rate(lambda n: fast_tokens(int8, embeds, n), tokens, repeat)
+        int8_differs_at = first_difference(reference, fast_tokens(int8, embeds, tokens))
     memory = gm.write(text_of(200, gm, 1))
     mem_embeds, mem_attention, _ = gm.build_inputs(PROMPT, memory)
     with gm.phase("read"), eager.phase("read"):
@@ -165,9 +182,11 @@ def decode_section(gm: GradMem, eager: GradMem, tokens: int, repeat: int) -> dic
             ratio = f"  ({row['tokens_per_s'] / llama['tokens_per_s']:.2f} of llama.cpp)" if rows["llama.cpp"] else ""
             print(f"decode {label:<20} {row['tokens_per_s']:7.1f} tokens/s  prefill {row['prefill_s']:.3f} s{ratio}",
                   flush=True)
-    replies = {"fast_equals_eager_greedy": same, "fast_equals_eager_greedy_memory": same_memory}
+    replies = {"fast_equals_eager_greedy": same, "fast_equals_eager_greedy_memory": same_memory,
+               "int8_first_token_differing_from_fp32": int8_differs_at}
     if rows["llama.cpp"]:
-        replies["llama_cpp_first_tokens_equal"] = rows["llama.cpp"]["first_tokens"] == fast_tokens(gm, embeds, 8)
+        replies["llama_cpp_first_token_differing_from_fp32"] = first_difference(reference[:8],
+                                                                                rows["llama.cpp"]["first_tokens"])
     print(f"greedy tokens: {replies}", flush=True)
     return {"new_tokens": tokens, "prompt_tokens": len(ids), "rows": rows, "replies": replies}
 
@@ -270,26 +289,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--threads", type=int, default=None, help="torch and llama.cpp threads (default: all)")
+    parser.add_argument("--repeat", type=int, default=None, help="timed runs of each measure (median)")
+    parser.add_argument("--tokens", type=int, default=None, help="new tokens in the decode measure")
+    parser.add_argument("--histories", default=None, help="history lengths in tokens, comma-separated")
+    parser.add_argument("--turns", type=int, default=None, help="turns per history length")
+    parser.add_argument("--reply-tokens", type=int, default=None, help="reply tokens per turn")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    repeat = 1 if args.quick else 3
-    tokens = 16 if args.quick else 64
-    histories = [256, 1024] if args.quick else [512, 1024, 2048, 5120]
-    turns = 2 if args.quick else 4
-    reply_tokens = 8 if args.quick else 32
+    repeat = args.repeat or (1 if args.quick else 3)
+    tokens = args.tokens or (16 if args.quick else 64)
+    histories = ([int(h) for h in args.histories.split(",")] if args.histories
+                 else [256, 1024] if args.quick else [512, 1024, 2048, 5120])
+    turns = args.turns or (2 if args.quick else 3)
+    reply_tokens = args.reply_tokens or (8 if args.quick else 32)
 
     gm = GradMem.from_pretrained(device="cpu", fast_decode=True)
-    eager = GradMem.from_pretrained(device="cpu", fast_decode=False)  # its own model: gm's gets packed weights
+    eager = GradMem.from_pretrained(device="cpu", fast_decode=False)
+    int8 = GradMem.from_pretrained(device="cpu", decode_weights="int8")  # its own model: its layers get swapped
     stamp = dt.datetime.now(dt.timezone.utc)
     report: dict = {"benchmark": "cpu_speed", "date": stamp.isoformat(timespec="seconds"), "machine": machine(),
                     "model": gm.name, "adapter": gm.adapter_id, "quick": args.quick,
-                    "latency_reply_tokens": reply_tokens}
+                    "latency_reply_tokens": reply_tokens, "load_average_at_start": _load()}
     print(json.dumps(report["machine"]), flush=True)
     report["write"] = write_section(gm, repeat)
-    report["decode"] = decode_section(gm, eager, tokens, repeat)
+    report["decode"] = decode_section(gm, eager, int8, tokens, repeat)
+    del int8
     report["latency"] = latency_section(gm, eager, histories, turns, reply_tokens)
+    report["load_average_at_end"] = _load()
     name = f"cpu_speed-{stamp:%Y-%m-%d}-cpu{torch.get_num_threads()}{'-quick' if args.quick else ''}"
     out = args.out or Path(__file__).parent / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
