@@ -26,7 +26,7 @@ from transformers.generation.logits_process import (
 )
 
 from .backbone import Backbone
-from .packed import int8_kernel_available, int8_matmul, quantize_int8, quantize_linears
+from .packed import int8_kernel_available, quantize_linears
 from .read import SamplingConfig
 
 DEFAULT_CACHE_SLOTS = 4
@@ -77,13 +77,11 @@ class Decoder:
         self.int8 = int8
         self.cache_slots = cache_slots
         self.last_reused = 0  # prompt positions the last call took from the prefix cache
-        self._head: tuple[torch.Tensor, torch.Tensor] | None = None
         self._prepared = False
         self._lock = threading.Lock()
         self._entries: list[_Entry] = []
-        model = backbone.model
-        self._decoder = model.get_decoder()
-        params = inspect.signature(self._decoder.forward).parameters
+        params = inspect.signature(backbone.model.forward).parameters
+        self._extra = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
 
     def prepare(self) -> None:
@@ -95,7 +93,6 @@ class Decoder:
                 if self.backbone.device.type != "cpu" or not int8_kernel_available():
                     raise RuntimeError("int8 decoding needs the CPU and torch's _weight_int8pack_mm")
                 quantize_linears(self.backbone.model)
-                self._head = quantize_int8(self.backbone.head_weight)
             self._prepared = True
 
     def clear(self) -> None:
@@ -132,13 +129,9 @@ class Decoder:
 
     # decoding -----------------------------------------------------------------------------------------
     def _run(self, embeds: torch.Tensor, cache: DynamicCache) -> torch.Tensor:
-        out = self._decoder(inputs_embeds=embeds, use_cache=True, **{self._cache_arg: cache})
-        return out.last_hidden_state[:, -1]
-
-    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        if self._head is not None:
-            return int8_matmul(*self._head, hidden)
-        return (hidden @ self.backbone.head_weight.T).float()
+        """The next-token logits [1, V] after feeding embeds; the model's own forward, as `generate` runs it."""
+        out = self.backbone.model(inputs_embeds=embeds, use_cache=True, **{self._cache_arg: cache}, **self._extra)
+        return out.logits[:, -1].float()
 
     @torch.no_grad()
     def decode(self, embeds: torch.Tensor, sampling: SamplingConfig, stop_ids: Sequence[int] = (),
@@ -160,10 +153,10 @@ class Decoder:
         generated = torch.zeros(1, 0, dtype=torch.long, device=embeds.device)
         whole = False  # the cache matches `fed` (not left half-updated by an error inside a forward pass)
         try:
-            hidden = self._run(embeds[:, start:], cache)
+            logits = self._run(embeds[:, start:], cache)
             whole = True
             for _ in range(sampling.max_new_tokens):
-                scores = processors(generated, self._logits(hidden))
+                scores = processors(generated, logits)
                 if sampling.temperature > 0:
                     token = torch.multinomial(scores.softmax(-1), num_samples=1)
                 else:
@@ -175,7 +168,7 @@ class Decoder:
                     break
                 step = self.backbone.embed(token)
                 whole = False
-                hidden = self._run(step, cache)
+                logits = self._run(step, cache)
                 fed.append(step[0])
                 whole = True
         finally:

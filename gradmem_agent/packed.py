@@ -56,13 +56,13 @@ class Int8Linear(nn.Linear):
 
 
 def quantize_linears(model: nn.Module) -> int:
-    """Swap every nn.Linear of `model` but its output head for an Int8Linear; returns how many.
+    """Swap every nn.Linear of `model`, its output head included, for an Int8Linear; returns how many.
 
-    LoRA layers keep their own small fp32 matrices and wrap the int8 base layer.
+    LoRA layers keep their own small fp32 matrices and wrap the int8 base layer. A tied head keeps sharing its
+    Parameter with the embeddings (only the decode path reads the int8 copy).
     """
-    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     swaps = [(parent, name, child) for parent in model.modules() for name, child in parent.named_children()
-             if type(child) is nn.Linear and child is not head and child.weight.device.type == "cpu"]
+             if type(child) is nn.Linear and child.weight.device.type == "cpu"]
     for parent, name, child in swaps:
         setattr(parent, name, Int8Linear.replace(child))
     return len(swaps)

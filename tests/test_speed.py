@@ -21,7 +21,7 @@ needs_kernel = pytest.mark.skipif(not int8_kernel_available(), reason="this torc
 def test_int8_linear_keeps_parameters_and_dense_path_for_gradients(tokenizer):
     model = make_tiny_llama(len(tokenizer))
     names = [n for n, _ in model.named_parameters()]
-    assert quantize_linears(model) == 2 * 7  # every linear layer but the head
+    assert quantize_linears(model) == 2 * 7 + 1  # every linear layer and the head
     assert [n for n, _ in model.named_parameters()] == names  # same parameters, same state dict
     layer = model.model.layers[0].mlp.up_proj
     assert isinstance(layer, Int8Linear)
