@@ -64,35 +64,48 @@ def _load() -> list[float] | None:
         return None
 
 
-def median_time(fn: Callable[[], object], repeat: int) -> tuple[float, list[float]]:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), times
-
-
 def text_of(tokens: int, engine: GradMem, salt: int) -> str:
     ids = engine.tokenizer(f"Note {salt}. " + FACTS * (tokens // 40 + 1), add_special_tokens=False)["input_ids"]
     return engine.tokenizer.decode(ids[:tokens])
 
 
 # 1. WRITE ---------------------------------------------------------------------------------------------
+def interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
+    """Seconds of each function over `repeat` rounds, the functions taking turns within a round, so that a
+    shared machine's changing load falls on all of them alike (one warm-up round first)."""
+    times: dict[str, list[float]] = {label: [] for label in fns}
+    for round_ in range(repeat + 1):
+        for label, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            if round_:
+                times[label].append(time.perf_counter() - start)
+    return times
+
+
 def write_section(gm: GradMem, repeat: int) -> dict:
     text = text_of(256, gm, 0)
-    rows, blocks = {}, {}
-    for label, precision, keep in (("old fp32", "fp32", 0), ("new fp32", "fp32", losses.KEEP_LOGITS_ELEMENTS),
-                                   ("new bf16", "bf16", losses.KEEP_LOGITS_ELEMENTS)):
-        gm.write_precision = precision
-        with mock.patch.object(losses, "KEEP_LOGITS_ELEMENTS", keep):
-            seconds, times = median_time(lambda: blocks.__setitem__(label, gm.write(text)[0]), repeat)  # noqa: B023
-        rows[label] = {"seconds": round(seconds, 3), "runs": [round(t, 3) for t in times],
+    blocks = {}
+
+    def path(label: str, precision: str, keep: int) -> Callable[[], object]:
+        def run() -> None:
+            gm.write_precision = precision
+            with mock.patch.object(losses, "KEEP_LOGITS_ELEMENTS", keep):
+                blocks[label] = gm.write(text)[0]
+        return run
+
+    keep = losses.KEEP_LOGITS_ELEMENTS
+    times = interleaved({"old fp32": path("old fp32", "fp32", 0), "new fp32": path("new fp32", "fp32", keep),
+                         "new bf16": path("new bf16", "bf16", keep)}, repeat)
+    gm.write_precision = "fp32"
+    rows = {}
+    for label, runs in times.items():
+        rows[label] = {"seconds": round(statistics.median(runs), 3), "runs": [round(t, 3) for t in runs],
                        "loss": round(blocks[label].stats.loss, 4),
                        "token_accuracy": round(blocks[label].stats.token_accuracy, 4)}
-        print(f"WRITE {label:<9} {seconds:6.3f} s  loss {blocks[label].stats.loss:.4f}", flush=True)
-    gm.write_precision = "fp32"
+        print(f"WRITE {label:<9} {rows[label]['seconds']:6.3f} s  loss {blocks[label].stats.loss:.4f}", flush=True)
+    ratios = {label: round(statistics.median(o / n for o, n in zip(times["old fp32"], runs, strict=True)), 3)
+              for label, runs in times.items()}
     m0 = gm.m0(16)
     ref, bf = blocks["old fp32"].vectors - m0, blocks["new bf16"].vectors - m0
     deviation = {
@@ -100,9 +113,9 @@ def write_section(gm: GradMem, repeat: int) -> dict:
         "bf16_update_cosine": float(torch.nn.functional.cosine_similarity(ref.flatten(), bf.flatten(), dim=0)),
         "bf16_update_relative_error": float((bf - ref).norm() / ref.norm()),
     }
-    print(f"WRITE speed-up: fp32 {rows['old fp32']['seconds'] / rows['new fp32']['seconds']:.2f}x, "
-          f"bf16 {rows['old fp32']['seconds'] / rows['new bf16']['seconds']:.2f}x; {deviation}", flush=True)
-    return {"tokens": blocks["old fp32"].stats.tokens, "paths": rows, "deviation": deviation}
+    print(f"WRITE speed-up over old fp32 (median of paired rounds): {ratios}; {deviation}", flush=True)
+    return {"tokens": blocks["old fp32"].stats.tokens, "paths": rows, "speedup_vs_old": ratios,
+            "deviation": deviation}
 
 
 # 2. decode --------------------------------------------------------------------------------------------
@@ -115,14 +128,24 @@ def fast_tokens(gm: GradMem, embeds, n: int) -> list[int]:
     return list(gm.decoder.decode(embeds, SamplingConfig(max_new_tokens=n)))
 
 
-def decode_rate(run: Callable[[int], object], tokens: int, repeat: int) -> dict:
-    one, _ = median_time(lambda: run(1), repeat)
-    full, _ = median_time(lambda: run(tokens), repeat)
-    rate = (tokens - 1) / (full - one)
-    return {"prefill_s": round(one, 4), "seconds": round(full, 3), "tokens_per_s": round(rate, 1)}
+def decode_rates(runners: dict[str, Callable[[int], object]], tokens: int, repeat: int) -> dict[str, dict]:
+    """Per runner: prefill (1 token) and decode rate (N - 1 tokens over the time past the first), the runners
+    taking turns within each round (interleaved); medians over rounds, and each round's rates kept."""
+    fns = {}
+    for label, run in runners.items():
+        fns[(label, 1)] = lambda run=run: run(1)
+        fns[(label, tokens)] = lambda run=run: run(tokens)
+    times = interleaved(fns, repeat)
+    out = {}
+    for label in runners:
+        rates = [(tokens - 1) / (full - one) for one, full in zip(times[(label, 1)], times[(label, tokens)],
+                                                                   strict=True)]
+        out[label] = {"prefill_s": round(statistics.median(times[(label, 1)]), 4),
+                      "tokens_per_s": round(statistics.median(rates), 1), "rounds": [round(r, 1) for r in rates]}
+    return out
 
 
-def llama_cpp_rate(ids: list[int], tokens: int, repeat: int, threads: int) -> dict | str:
+def llama_cpp_runner(ids: list[int], threads: int) -> Callable[[int], list[int]] | str:
     try:
         from llama_cpp import Llama
     except ImportError as exc:
@@ -140,53 +163,56 @@ def llama_cpp_rate(ids: list[int], tokens: int, repeat: int, threads: int) -> di
             llm.eval([token])
         return out
 
-    rate = decode_rate(run, tokens, repeat)
-    rate["first_tokens"] = run(8)
-    return rate
+    return run
 
 
 def first_difference(a: list[int], b: list[int]) -> int | None:
     return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
 
 
+def in_phase(engine: GradMem, phase: str, fn: Callable[..., list[int]], *args) -> Callable[[int], list[int]]:
+    def run(n: int) -> list[int]:
+        with engine.phase(phase):
+            return fn(*args, n)
+    return run
+
+
 def decode_section(gm: GradMem, eager: GradMem, int8: GradMem, tokens: int, repeat: int) -> dict:
     ids = prompt_ids(gm.tokenizer, PROMPT)
     embeds, attention, _ = gm.build_inputs(PROMPT)
-    rows: dict = {}
-    with gm.phase("plain"), eager.phase("plain"):
-        rows["ours eager"] = decode_rate(lambda n: eager_tokens(eager, embeds, attention, n), tokens, repeat)
-        gm.decoder.prepare()
-        rows["ours fast"] = decode_rate(lambda n: fast_tokens(gm, embeds, n), tokens, repeat)
-        reference = eager_tokens(eager, embeds, attention, tokens)
-        same = reference == fast_tokens(gm, embeds, tokens)
-    with int8.phase("plain"):
-        int8.decoder.prepare()
-        rows["ours fast int8"] = decode_rate(lambda n: fast_tokens(int8, embeds, n), tokens, repeat)
-        int8_differs_at = first_difference(reference, fast_tokens(int8, embeds, tokens))
     memory = gm.write(text_of(200, gm, 1))
     mem_embeds, mem_attention, _ = gm.build_inputs(PROMPT, memory)
-    with gm.phase("read"), eager.phase("read"):
-        rows["ours eager, memory"] = decode_rate(lambda n: eager_tokens(eager, mem_embeds, mem_attention, n),
-                                                 tokens, repeat)
-        rows["ours fast, memory"] = decode_rate(lambda n: fast_tokens(gm, mem_embeds, n), tokens, repeat)
-        same_memory = (eager_tokens(eager, mem_embeds, mem_attention, tokens)
-                       == fast_tokens(gm, mem_embeds, tokens))
-    llama = llama_cpp_rate(ids, tokens, repeat, torch.get_num_threads())
+    int8.decoder.prepare()
+    runners = {
+        "ours eager": in_phase(eager, "plain", eager_tokens, eager, embeds, attention),
+        "ours fast": in_phase(gm, "plain", fast_tokens, gm, embeds),
+        "ours fast int8": in_phase(int8, "plain", fast_tokens, int8, embeds),
+        "ours eager, memory": in_phase(eager, "read", eager_tokens, eager, mem_embeds, mem_attention),
+        "ours fast, memory": in_phase(gm, "read", fast_tokens, gm, mem_embeds),
+    }
+    llama = llama_cpp_runner(ids, torch.get_num_threads())
     if isinstance(llama, str):
         print(llama, flush=True)
-        rows["llama.cpp"] = None
     else:
-        rows["llama.cpp"] = llama
+        runners["llama.cpp"] = llama
+    rows = decode_rates(runners, tokens, repeat)
+    reference = runners["ours eager"](tokens)
+    replies = {"fast_equals_eager_greedy": runners["ours fast"](tokens) == reference,
+               "fast_equals_eager_greedy_memory": runners["ours fast, memory"](tokens)
+               == runners["ours eager, memory"](tokens),
+               "int8_first_token_differing_from_fp32": first_difference(reference, runners["ours fast int8"](tokens))}
+    if "llama.cpp" in runners:
+        replies["llama_cpp_first_token_differing_from_fp32"] = first_difference(reference, runners["llama.cpp"](tokens))
+        for row in rows.values():
+            row["of_llama_cpp"] = round(statistics.median(
+                a / b for a, b in zip(row["rounds"], rows["llama.cpp"]["rounds"], strict=True)), 3)
+    else:
+        rows["llama.cpp"] = None
     for label, row in rows.items():
         if row is not None:
-            ratio = f"  ({row['tokens_per_s'] / llama['tokens_per_s']:.2f} of llama.cpp)" if rows["llama.cpp"] else ""
+            ratio = f"  ({row['of_llama_cpp']:.2f} of llama.cpp, paired)" if "of_llama_cpp" in row else ""
             print(f"decode {label:<20} {row['tokens_per_s']:7.1f} tokens/s  prefill {row['prefill_s']:.3f} s{ratio}",
                   flush=True)
-    replies = {"fast_equals_eager_greedy": same, "fast_equals_eager_greedy_memory": same_memory,
-               "int8_first_token_differing_from_fp32": int8_differs_at}
-    if rows["llama.cpp"]:
-        replies["llama_cpp_first_token_differing_from_fp32"] = first_difference(reference[:8],
-                                                                                rows["llama.cpp"]["first_tokens"])
     print(f"greedy tokens: {replies}", flush=True)
     return {"new_tokens": tokens, "prompt_tokens": len(ids), "rows": rows, "replies": replies}
 
@@ -313,15 +339,21 @@ def main() -> None:
                     "model": gm.name, "adapter": gm.adapter_id, "quick": args.quick,
                     "latency_reply_tokens": reply_tokens, "load_average_at_start": _load()}
     print(json.dumps(report["machine"]), flush=True)
-    report["write"] = write_section(gm, repeat)
-    report["decode"] = decode_section(gm, eager, int8, tokens, repeat)
-    del int8
-    report["latency"] = latency_section(gm, eager, histories, turns, reply_tokens)
-    report["load_average_at_end"] = _load()
     name = f"cpu_speed-{stamp:%Y-%m-%d}-cpu{torch.get_num_threads()}{'-quick' if args.quick else ''}"
     out = args.out or Path(__file__).parent / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1) + "\n")
+
+    def save() -> None:  # after every section: a run cut short keeps what it measured
+        report["load_average_now"] = _load()
+        out.write_text(json.dumps(report, indent=1) + "\n")
+
+    report["write"] = write_section(gm, repeat)
+    save()
+    report["decode"] = decode_section(gm, eager, int8, tokens, repeat)
+    save()
+    del int8
+    report["latency"] = latency_section(gm, eager, histories, turns, reply_tokens)
+    save()
     try:
         plot(report, out.with_suffix(".png"))
     except ImportError:
