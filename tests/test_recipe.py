@@ -100,6 +100,15 @@ def test_legs_run_in_order_skip_when_done_and_resume(tiny_dir, tmp_path):  # noq
     assert not run_recipe(parse_recipe(two), out, minutes=0, device="cpu")
     assert steps_done(out / "second") == 3
 
+    # legs after the shipped one are candidates: the whole recipe stops at the shipped leg
+    two["shipped"] = "first"
+    candidate = {**two["legs"][1], "name": "candidate", "steps": 1, "processes": 8}
+    two["legs"].append(candidate)
+    assert run_recipe(parse_recipe(two), out, device="cpu")
+    assert not (out / "candidate").exists()
+    with pytest.raises(RecipeError, match="runs as 8 process"):
+        run_recipe(parse_recipe(two), out, leg="candidate", device="cpu")
+
 
 def test_a_soup_and_a_resumed_leg(tiny_dir, tmp_path):  # noqa: F811
     out = tmp_path / "out"

@@ -198,15 +198,17 @@ def steps_done(leg_dir: Path) -> int | None:
 
 def run_recipe(recipe: Recipe, out: Path, leg: str | None = None, minutes: float | None = None,
                device: str | None = None) -> bool:
-    """Run the recipe's legs in order (or only `leg`) in out/<leg>/, skipping legs already done. Stops when
-    `minutes` are up (the leg in progress saves; the next call resumes it). Returns whether every leg asked
-    for is done."""
+    """Run the recipe's legs in order up to the shipped one (or only `leg`: candidates run by name) in
+    out/<leg>/, skipping legs already done. Stops when `minutes` are up (the leg in progress saves; the next
+    call resumes it). Returns whether every leg asked for is done."""
     from accelerate import PartialState
 
     state = PartialState(cpu=device == "cpu")
     deadline = time.time() + minutes * 60 if minutes is not None else math.inf
     precision = None
-    for item in [recipe.leg(leg)] if leg else recipe.legs:
+    names = [item.name for item in recipe.legs]
+    upto = names.index(recipe.shipped) + 1 if recipe.shipped else len(names)
+    for item in [recipe.leg(leg)] if leg else recipe.legs[:upto]:
         done = steps_done(out / item.name)
         if done is not None and done >= item.steps:
             state.print(f"leg {item.name}: done ({done} steps)")
