@@ -235,11 +235,7 @@ class GradMemConversationMemory:
         return stored
 
     def _check_sizes(self, messages: list[Message]) -> None:
-        limit = self.policy.max_message_chars
-        for n, message in enumerate(messages):
-            if limit is not None and len(message.content) > limit:
-                raise ValueError(f"message {n} has {len(message.content)} characters; the limit is {limit} "
-                                 "(MemoryPolicy.max_message_chars)")
+        self.policy.check_sizes([m.content for m in messages])
 
     # reading state --------------------------------------------------------------------------------
     @property

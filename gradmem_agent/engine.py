@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 from .adapter import AdapterMismatchError, GradMemAdapter, untrained_m0
 from .backbone import Backbone
@@ -284,16 +286,20 @@ class GradMem:
         return "read" if memory_vectors else "plain"
 
     def _reply_ids(self, embeds: torch.Tensor, attention: torch.Tensor, sampling: SamplingConfig, phase: Phase,
-                   streamer=None) -> list[int]:
-        """Decode a reply: through the Decoder where it is on, else `generate`."""
+                   streamer=None, cancel: threading.Event | None = None) -> list[int]:
+        """Decode a reply: through the Decoder where it is on, else `generate`; stop after the current token
+        once `cancel` is set."""
         if self.decoder is None:
+            extra = {"stopping_criteria": StoppingCriteriaList([_Cancelled(cancel)])} if cancel is not None else {}
             return generate_ids(self.backbone, embeds, attention, sampling, streamer=streamer,
-                                eos_token_id=self.stop_ids)
+                                eos_token_id=self.stop_ids, **extra)
         ids = []
         for token in self.decoder.decode(embeds, sampling, self.stop_ids, key=phase):
             ids.append(token)
             if streamer is not None:
                 streamer.put(torch.tensor([token]))
+            if cancel is not None and cancel.is_set():
+                break
         if streamer is not None:
             streamer.end()
         return ids
@@ -303,7 +309,36 @@ class GradMem:
         """Like `generate`, yielding text pieces as they are decoded."""
         sampling = SamplingConfig.of(sampling, **options)
         embeds, attention, prompt = self.build_inputs(messages, memory)
-        phase = self._phase_of(embeds.shape[1] - prompt)
-        with self.read_phase(embeds.shape[1] - prompt):
-            yield from stream_text(self.tokenizer, functools.partial(self._reply_ids, embeds, attention, sampling,
-                                                                     phase))
+        yield from self.stream_inputs(embeds, attention, embeds.shape[1] - prompt, sampling)
+
+    def stream_inputs(self, embeds: torch.Tensor, attention: torch.Tensor, memory_vectors: int,
+                      sampling: SamplingConfig, cancel: threading.Event | None = None) -> Iterator[str]:
+        """Text pieces of the reply to READ inputs whose first `memory_vectors` positions are memory. Decoding
+        stops after the current token when `cancel` is set or the consumer closes the iterator."""
+        closed = threading.Event()
+        stops = [e for e in (cancel, closed) if e is not None]
+        either = _AnyEvent(stops)
+        try:
+            with self.read_phase(memory_vectors):
+                yield from stream_text(self.tokenizer, functools.partial(
+                    self._reply_ids, embeds, attention, sampling, self._phase_of(memory_vectors), cancel=either))
+        finally:
+            closed.set()
+
+
+class _AnyEvent:
+    """Set when any of the events is (what `_reply_ids` checks after each token)."""
+
+    def __init__(self, events: Sequence[threading.Event]) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self.events)
+
+
+class _Cancelled(StoppingCriteria):
+    def __init__(self, event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: object) -> bool:
+        return self.event.is_set()

@@ -78,6 +78,14 @@ class MemoryPolicy:
         if self.max_message_chars is not None:
             check_count(self.max_message_chars, "max_message_chars", 1)
 
+    def check_sizes(self, contents: Sequence[str]) -> None:
+        """ValueError naming the first message longer than max_message_chars (checked before storing)."""
+        limit = self.max_message_chars
+        for n, content in enumerate(contents):
+            if limit is not None and len(content) > limit:
+                raise ValueError(f"message {n} has {len(content)} characters; the limit is {limit} "
+                                 "(MemoryPolicy.max_message_chars)")
+
 
 @dataclass(frozen=True)
 class BlockPlan:

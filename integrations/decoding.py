@@ -11,7 +11,6 @@ import threading
 from collections.abc import Iterator, Sequence
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
 
 from gradmem_agent.engine import GradMem
 from gradmem_agent.read import (
@@ -21,7 +20,6 @@ from gradmem_agent.read import (
     prompt_ids,
     read_inputs,
     stack_memory,
-    stream_text,
 )
 
 
@@ -37,40 +35,29 @@ def _inputs(engine: GradMem, turns: Sequence[dict], memory: MemoryInput,
     return embeds, attention, int(stacked.shape[0])
 
 
-class _Cancelled(StoppingCriteria):
-    def __init__(self, *events: threading.Event) -> None:
-        self.events = events
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: object) -> bool:
-        return any(event.is_set() for event in self.events)
-
-
 def stream(engine: GradMem, turns: Sequence[dict], memory: MemoryInput, sampling: SamplingConfig,
            prefix: str = "", cancel: threading.Event | None = None, stop: Sequence[str] = ()) -> Iterator[str]:
     """The reply to `turns` reading `memory` as text pieces: `prefix` first, then the pieces as decoded.
 
     Decoding stops after the current token when `cancel` is set, when the consumer closes the iterator, or
     once the text holds one of the `stop` strings (the text is cut before it)."""
-    closed = threading.Event()  # set when this iterator ends, however it ends
     embeds, attention, vectors = _inputs(engine, turns, memory, prefix)
     text = prefix
     if prefix:
         yield prefix
-    criteria = StoppingCriteriaList([_Cancelled(closed, *([cancel] if cancel is not None else []))])
+    pieces = engine.stream_inputs(embeds, attention, vectors, sampling, cancel=cancel)
     try:
-        with engine.read_phase(vectors):
-            for piece in stream_text(engine.backbone, engine.tokenizer, embeds, attention, sampling,
-                                     eos_token_id=engine.stop_ids, stopping_criteria=criteria):
-                text += piece
-                found = [text.find(s) for s in stop if s and s in text]
-                if found:
-                    cut = min(found) - (len(text) - len(piece))
-                    if cut > 0:
-                        yield piece[:cut]
-                    break
-                yield piece
+        for piece in pieces:
+            text += piece
+            found = [text.find(s) for s in stop if s and s in text]
+            if found:
+                cut = min(found) - (len(text) - len(piece))
+                if cut > 0:
+                    yield piece[:cut]
+                break
+            yield piece
     finally:
-        closed.set()
+        pieces.close()
 
 
 def generate(engine: GradMem, turns: Sequence[dict], memory: MemoryInput, sampling: SamplingConfig,

@@ -233,7 +233,9 @@ class GradMemMiddleware(AgentMiddleware):
         if not messages:
             return None
         if new:
-            self._store.append_messages(self._session_id(thread), [to_message(to_record(m)) for m in new])
+            records = [to_message(to_record(m)) for m in new]
+            self.policy.check_sizes([m.content for m in records])  # refused before anything is stored
+            self._store.append_messages(self._session_id(thread), records)
         start = self._start(messages, thread)
         if self._writes:
             self._write(len(messages) - start, thread)
