@@ -19,8 +19,6 @@ import datetime as dt
 import json
 import os
 import platform
-import socket
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -71,19 +69,10 @@ def bench_stream(model, question: str) -> dict:
 
 def bench_server(engine, question: str, max_tokens: int, db: Path) -> dict:
     import openai
-    import uvicorn
-    from gradmem_agent.integrations.server import GradMemServer, create_app
+    from gradmem_agent.integrations.server import GradMemServer, ServerThread
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = GradMemServer(engine, url=f"sqlite:///{db}", max_tokens=max_tokens)
-    web = uvicorn.Server(uvicorn.Config(create_app(server), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
-    while not web.started:
-        time.sleep(0.05)
-    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused")
+    running = ServerThread(GradMemServer(engine, url=f"sqlite:///{db}", max_tokens=max_tokens))
+    client = openai.OpenAI(base_url=running.base_url, api_key="unused")
     ask = [{"role": "user", "content": question}]
     try:
         start = time.perf_counter()
@@ -93,8 +82,7 @@ def bench_server(engine, question: str, max_tokens: int, db: Path) -> dict:
                                        for c in client.chat.completions.create(model="gradmem", messages=ask,
                                                                                stream=True))
     finally:
-        web.should_exit = True
-        thread.join()
+        running.stop()
     return {"serve, non-streamed": {"first_token_s": round(whole, 3), "total_s": round(whole, 2), "text_chunks": 1},
             "serve, SSE": {"first_token_s": round(first, 3), "total_s": round(total, 2), "text_chunks": n}}
 

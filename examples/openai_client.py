@@ -11,10 +11,7 @@ streamed.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
-import threading
-import time
 import warnings
 
 
@@ -27,22 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
     import openai
-    import uvicorn
-    from gradmem_agent.integrations.server import GradMemServer, create_app
+    from gradmem_agent.integrations.server import GradMemServer, ServerThread
 
     from gradmem_agent import GradMem
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     server = GradMemServer(GradMem.from_pretrained(), url=f"sqlite:///{args.db}", max_tokens=args.max_new_tokens)
-    web = uvicorn.Server(uvicorn.Config(create_app(server), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
-    while not web.started:
-        time.sleep(0.05)
+    running = ServerThread(server)
 
-    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused")
+    client = openai.OpenAI(base_url=running.base_url, api_key="unused")
     session = {"X-Session-Id": args.session}
     print("models:", [m.id for m in client.models.list().data])
     reply = client.chat.completions.create(
@@ -56,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         if chunk.choices and chunk.choices[0].delta.content:
             print(chunk.choices[0].delta.content, end="", flush=True)
     print()
-    web.should_exit = True
-    thread.join()  # shutting down closes the server: background compression finishes, the store closes
+    running.stop()  # shutting down closes the server: background compression finishes, the store closes
     print(f"session turns stored: {_count(args.db, args.session)}")
     return 0
 

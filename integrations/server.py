@@ -357,3 +357,48 @@ def serve(server: GradMemServer, *, host: str = "127.0.0.1", port: int = 8000, l
     import uvicorn
 
     uvicorn.run(create_app(server), host=host, port=port, log_level=log_level)
+
+
+class ServerThread:
+    """A GradMemServer served by uvicorn on a thread of this process (tests, examples, benchmarks), on a free
+    port of `host` unless one is given; started on construction, stopped by stop() or on leaving a `with`.
+
+    Stopping shuts the app down as `gradmem serve` does: background compression finishes, the store closes."""
+
+    def __init__(self, server: GradMemServer, *, host: str = "127.0.0.1", port: int = 0,
+                 start_timeout_s: float = 30.0) -> None:
+        import socket
+        import time
+
+        import uvicorn
+
+        if not port:
+            with socket.socket() as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+        self.server, self.host, self.port = server, host, port
+        self.uvicorn = uvicorn.Server(uvicorn.Config(create_app(server), host=host, port=port,
+                                                     log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.uvicorn.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + start_timeout_s
+        while not self.uvicorn.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                self.stop()
+                raise RuntimeError(f"the server did not start on {host}:{port}")
+            time.sleep(0.05)
+
+    @property
+    def base_url(self) -> str:
+        """What an OpenAI client takes as base_url."""
+        return f"http://{self.host}:{self.port}/v1"
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        self.uvicorn.should_exit = True
+        self.thread.join(timeout_s)
+
+    def __enter__(self) -> ServerThread:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,8 +15,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-import uvicorn
-from gradmem_agent.integrations.server import GradMemServer, create_app
+from gradmem_agent.integrations.server import GradMemServer, ServerThread
 from gradmem_agent.storage import SQLStore
 
 ROOT = Path(__file__).parent.parent
@@ -28,35 +26,17 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "description"
 
 
 def free_port() -> int:
+    """For the `gradmem serve` subprocess."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-class Running:
-    """A GradMemServer served by uvicorn in a thread on a free port."""
-
-    def __init__(self, server: GradMemServer) -> None:
-        self.server, self.port = server, free_port()
-        self.uvicorn = uvicorn.Server(uvicorn.Config(create_app(server), host="127.0.0.1", port=self.port,
-                                                     log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.uvicorn.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.uvicorn.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "server did not start"
-            time.sleep(0.05)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+class Running(ServerThread):
+    """A GradMemServer on a thread, with the test's OpenAI client."""
 
     def client(self, api_key: str = "none", **kw) -> openai.OpenAI:
         return openai.OpenAI(base_url=self.base_url, api_key=api_key, max_retries=0, timeout=120, **kw)
-
-    def stop(self) -> None:
-        self.uvicorn.should_exit = True
-        self.thread.join(60)
 
 
 @pytest.fixture
