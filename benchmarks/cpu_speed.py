@@ -1,7 +1,8 @@
 """CPU speed side by side, in one run on one machine: WRITE of one block, reply decoding, per-turn latency.
 
-1. WRITE one ~256-token block with the shipped adapter: the old path (fp32, logits recomputed in backward),
-   the new fp32 path (logits kept) and the bf16-autocast path, with how far the bf16 memory is from fp32.
+1. WRITE one ~256-token block with the shipped adapter: the old path (fp32, LoRA switched on in the shared
+   model, logits recomputed in backward), the new fp32 path (LoRA merged into the WRITE's own copy, logits
+   kept) and the new bf16 path (a bf16 merged copy), with how far the bf16 memory is from fp32.
 2. Decode tokens/s on the default model: ours eager (transformers `generate`), ours fast (`Decoder`, fp32),
    ours fast with int8 weights (opt-in), and llama.cpp (llama-cpp-python, the `bench` extra) on the same GGUF
    and threads; whether each one's greedy tokens equal eager's.
@@ -27,13 +28,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from unittest import mock
 
 import torch
 
-from gradmem_agent import GradMem, losses
+from gradmem_agent import GradMem, MemoryBlock
+from gradmem_agent.backbone import Backbone
 from gradmem_agent.models import default_gguf_path
 from gradmem_agent.read import SamplingConfig, generate_ids, prompt_ids
+from gradmem_agent.write import write_batch
 
 FACTS = ("My sister Ingrid moved to Tromsø in March; she works at the harbour office and her dog is called Pilot. "
          "The spare key to the shed is under the blue flowerpot, and the wifi password is heron-4417. ")
@@ -85,19 +87,23 @@ def interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, 
 
 def write_section(gm: GradMem, repeat: int) -> dict:
     text = text_of(256, gm, 0)
+    bf16 = GradMem(gm.model, gm.tokenizer, gm.adapter, name=gm.name, write_precision="bf16")
     blocks = {}
 
-    def path(label: str, precision: str, keep: int) -> Callable[[], object]:
+    def old() -> None:  # before issue 23: the shared model with its LoRA switched on, logits recomputed
+        config = gm.write_config
+        ids, mask = gm._pad(gm._encode_for_write([text], config.memory_tokens))
+        with gm.phase("write"):
+            vectors, stats = write_batch(Backbone(gm.model, gm.adapter, keep_logits_elements=0),
+                                         gm.m0(config.memory_tokens), ids, mask, config)[0]
+        blocks["old fp32"] = MemoryBlock.written(vectors, stats, gm.fingerprint, None)
+
+    def new(label: str, engine: GradMem) -> Callable[[], object]:
         def run() -> None:
-            gm.write_precision = precision
-            with mock.patch.object(losses, "KEEP_LOGITS_ELEMENTS", keep):
-                blocks[label] = gm.write(text)[0]
+            blocks[label] = engine.write(text)[0]
         return run
 
-    keep = losses.KEEP_LOGITS_ELEMENTS
-    times = interleaved({"old fp32": path("old fp32", "fp32", 0), "new fp32": path("new fp32", "fp32", keep),
-                         "new bf16": path("new bf16", "bf16", keep)}, repeat)
-    gm.write_precision = "fp32"
+    times = interleaved({"old fp32": old, "new fp32": new("new fp32", gm), "new bf16": new("new bf16", bf16)}, repeat)
     rows = {}
     for label, runs in times.items():
         rows[label] = {"seconds": round(statistics.median(runs), 3), "runs": [round(t, 3) for t in runs],

@@ -78,7 +78,7 @@ def main() -> None:
     rows = []
     for mode in modes:
         if mode == "compiled":
-            gm.backbone.reconstruction = torch.compile(gm.backbone.reconstruction, dynamic=False)
+            gm.compile_write()
         for b, t, v in itertools.product(batches, lengths, vectors):
             try:
                 row = {"mode": mode, **time_write(gm, b, t, v, steps, args.repeats)}

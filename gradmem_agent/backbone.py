@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .adapter import GradMemAdapter
-from .losses import token_cross_entropy
+from .losses import KEEP_LOGITS_ELEMENTS, token_cross_entropy
 
 # Architecture fields that identify a model across transformers versions (other keys come and go).
 _FINGERPRINT_FIELDS = ("model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
@@ -23,8 +23,11 @@ _FINGERPRINT_FIELDS = ("model_type", "vocab_size", "hidden_size", "intermediate_
 
 @dataclass
 class Backbone:
+    """keep_logits_elements: the loss keeps logits of up to this many elements for backward (losses.py)."""
+
     model: nn.Module
     adapter: GradMemAdapter | None = None
+    keep_logits_elements: int = KEEP_LOGITS_ELEMENTS
 
     @property
     def embed(self) -> nn.Embedding:
@@ -101,4 +104,4 @@ class Backbone:
         embeds = torch.cat([self.project(memory), self.embed(input_ids)], dim=1)
         attention = None if padded is False else torch.cat([mask.new_ones(mask.shape[0], m), mask], dim=1)
         hidden = self.hidden_states(embeds, attention)[:, m - 1 : -1]
-        return token_cross_entropy(hidden, self.head_weight, input_ids, mask)
+        return token_cross_entropy(hidden, self.head_weight, input_ids, mask, keep_elements=self.keep_logits_elements)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -70,30 +70,35 @@ class Decoder:
         backbone: the model and adapter to decode with.
         int8: decode with int8 weight-only linear layers and head (CPU; replies may differ from fp32).
         cache_slots: how many past inputs keep their key/value cache (least recently used ones go first).
+        models: the backbone to decode with for a key (the phase), where it is not `backbone` (a LoRA merged in).
     """
 
-    def __init__(self, backbone: Backbone, *, int8: bool = False, cache_slots: int = DEFAULT_CACHE_SLOTS) -> None:
+    def __init__(self, backbone: Backbone, *, int8: bool = False, cache_slots: int = DEFAULT_CACHE_SLOTS,
+                 models: Callable[[str], Backbone] | None = None) -> None:
         self.backbone = backbone
         self.int8 = int8
         self.cache_slots = cache_slots
+        self.models = models
         self.last_reused = 0  # prompt positions the last call took from the prefix cache
-        self._prepared = False
+        self._prepared: set[int] = set()  # ids of the models made ready
         self._lock = threading.Lock()
         self._entries: list[_Entry] = []
         params = inspect.signature(backbone.model.forward).parameters
         self._extra = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
 
-    def prepare(self) -> None:
-        """Quantize the weights once where int8 is asked for; later calls do nothing."""
+    def prepare(self, backbone: Backbone | None = None) -> Backbone:
+        """Quantize a model's weights once where int8 is asked for; later calls do nothing."""
+        backbone = backbone or self.backbone
         with self._lock:
-            if self._prepared:
-                return
+            if id(backbone.model) in self._prepared:
+                return backbone
             if self.int8:
-                if self.backbone.device.type != "cpu" or not int8_kernel_available():
+                if backbone.device.type != "cpu" or not int8_kernel_available():
                     raise RuntimeError("int8 decoding needs the CPU and torch's _weight_int8pack_mm")
-                quantize_linears(self.backbone.model)
-            self._prepared = True
+                quantize_linears(backbone.model)
+            self._prepared.add(id(backbone.model))
+        return backbone
 
     def clear(self) -> None:
         with self._lock:
@@ -128,9 +133,10 @@ class Decoder:
             del self._entries[: -self.cache_slots]
 
     # decoding -----------------------------------------------------------------------------------------
-    def _run(self, embeds: torch.Tensor, cache: DynamicCache) -> torch.Tensor:
+    def _run(self, embeds: torch.Tensor, cache: DynamicCache, backbone: Backbone | None = None) -> torch.Tensor:
         """The next-token logits [1, V] after feeding embeds; the model's own forward, as `generate` runs it."""
-        out = self.backbone.model(inputs_embeds=embeds, use_cache=True, **{self._cache_arg: cache}, **self._extra)
+        model = (backbone or self.backbone).model
+        out = model(inputs_embeds=embeds, use_cache=True, **{self._cache_arg: cache}, **self._extra)
         return out.logits[:, -1].float()
 
     @torch.no_grad()
@@ -140,20 +146,20 @@ class Decoder:
 
         key: anything else the keys and values depend on (the adapter phase): only equal keys share a cache.
         """
-        self.prepare()
+        backbone = self.prepare(self.models(key) if self.models is not None else None)
         if sampling.seed is not None:
             torch.manual_seed(sampling.seed)
         inputs = embeds[0].detach()
         cache, start = self._take(key, inputs)
         self.last_reused = start
-        cache = cache if cache is not None else DynamicCache(config=self.backbone.model.config)
+        cache = cache if cache is not None else DynamicCache(config=backbone.model.config)
         fed = [inputs]
         processors = logits_processors(sampling)
         stops = set(stop_ids)
         generated = torch.zeros(1, 0, dtype=torch.long, device=embeds.device)
         whole = False  # the cache matches `fed` (not left half-updated by an error inside a forward pass)
         try:
-            logits = self._run(embeds[:, start:], cache)
+            logits = self._run(embeds[:, start:], cache, backbone)
             whole = True
             for _ in range(sampling.max_new_tokens):
                 scores = processors(generated, logits)
@@ -166,9 +172,9 @@ class Decoder:
                 yield value
                 if value in stops or generated.shape[1] == sampling.max_new_tokens:
                     break
-                step = self.backbone.embed(token)
+                step = backbone.embed(token)
                 whole = False
-                logits = self._run(step, cache)
+                logits = self._run(step, cache, backbone)
                 fed.append(step[0])
                 whole = True
         finally:

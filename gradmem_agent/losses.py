@@ -34,14 +34,16 @@ def token_cross_entropy(
     mask: torch.Tensor,
     *,
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    keep_elements: int = KEEP_LOGITS_ELEMENTS,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-sample mean NLL, correct-token counts and token counts.
 
-    hidden [B, T, d] are the states that predict labels [B, T]; mask [B, T] marks real tokens.
+    hidden [B, T, d] are the states that predict labels [B, T]; mask [B, T] marks real tokens. Logits of up to
+    `keep_elements` elements in all are made once and kept for backward (no chunks, no recomputation).
     """
     batch, length, _ = hidden.shape
-    step = max(1, chunk_elements // max(1, batch * weight.shape[0]))
-    recompute = batch * length * weight.shape[0] > KEEP_LOGITS_ELEMENTS
+    recompute = batch * length * weight.shape[0] > keep_elements
+    step = max(1, chunk_elements // max(1, batch * weight.shape[0])) if recompute else length
     mask = mask.bool()
     nll_sum = hidden.new_zeros(batch, dtype=torch.float32)
     correct = torch.zeros(batch, dtype=torch.long, device=hidden.device)
@@ -49,7 +51,7 @@ def token_cross_entropy(
         sl = slice(start, start + step)
         args = (hidden[:, sl], weight, labels[:, sl], mask[:, sl])
         if recompute and torch.is_grad_enabled() and (hidden.requires_grad or weight.requires_grad):
-            part, hits = checkpoint(_chunk_loss, *args, use_reentrant=False)
+            part, hits = checkpoint(_chunk_loss, *args, use_reentrant=False, preserve_rng_state=False)  # pure: no RNG
         else:
             part, hits = _chunk_loss(*args)
         nll_sum = nll_sum + part

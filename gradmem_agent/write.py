@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 
@@ -94,6 +95,29 @@ def pad_right(seqs: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor,
     return ids.to(device), mask.to(device)
 
 
+class WritePass(Protocol):
+    """One pass of the WRITE over rows of memory [B, m, d] and right-padded text [B, T]: per-row loss, correct
+    and counted tokens, and with needs_grad the loss's gradient for each row's memory (else None)."""
+
+    def __call__(self, memory: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, padded: bool,
+                 needs_grad: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]: ...
+
+
+def eager_pass(backbone: Backbone, skip_tokens: int) -> WritePass:
+    """The pass run op by op (the CPU's, and a GPU's when graphs are off)."""
+
+    def run(memory, ids, mask, padded, needs_grad):
+        memory = memory.detach().requires_grad_(needs_grad)
+        with torch.set_grad_enabled(needs_grad):
+            loss, correct, count = backbone.reconstruction(memory, ids, mask, padded=padded, skip_tokens=skip_tokens)
+            grad = None
+            if needs_grad:  # a non-finite row adds nothing to the others' gradients
+                (grad,) = torch.autograd.grad(torch.where(torch.isfinite(loss), loss, 0.0).sum(), memory)
+        return loss.detach(), correct, count, grad
+
+    return run
+
+
 def write_batch(
     backbone: Backbone,
     m0: torch.Tensor,
@@ -101,13 +125,16 @@ def write_batch(
     mask: torch.Tensor,
     config: WriteConfig,
     progress: ProgressFn | None = None,
+    run_pass: WritePass | None = None,
 ) -> list[tuple[torch.Tensor, WriteStats]]:
     """Write B right-padded texts [B, T] into B memories; returns (vectors [m, d] fp32 CPU, stats) each.
 
     Each sample stops on its own once its teacher-forced accuracy reaches the target; finished samples leave
     the batch so the rest runs on fewer rows. The best memory seen (accuracy, then loss) is returned.
+    run_pass: how each pass runs (eager_pass by default; write_graphs.py replays captured CUDA graphs).
     """
     start = time.perf_counter()
+    run_pass = run_pass or eager_pass(backbone, config.skip_tokens)
     batch = input_ids.shape[0]
     lengths = mask.sum(1).cpu()
     memory = m0.detach().float().to(backbone.device).expand(batch, -1, -1).clone()
@@ -124,33 +151,31 @@ def write_batch(
         rows = active
         row_lengths = lengths[rows.cpu()]
         width = int(row_lengths.max())
-        ids, msk = input_ids[rows, :width], mask[rows, :width]
         needs_grad = step < config.steps
-        current = memory[rows].requires_grad_(needs_grad)
-        with torch.set_grad_enabled(needs_grad):
-            loss, correct, count = backbone.reconstruction(current, ids, msk, padded=bool(row_lengths.min() < width),
-                                                           skip_tokens=config.skip_tokens)
-            finite = torch.isfinite(loss)
-            if needs_grad:
-                (grad,) = torch.autograd.grad(torch.where(finite, loss, 0.0).sum(), current)
+        current = memory[rows]
+        loss, correct, count, grad = run_pass(current, input_ids[rows, :width], mask[rows, :width],
+                                              bool(row_lengths.min() < width), needs_grad)
         # one device->host copy per step
         loss_cpu, acc, finite_cpu = torch.stack(
-            [loss.detach().float(), correct.float() / count.clamp(min=1), finite.float()]
+            [loss.float(), correct.float() / count.clamp(min=1), torch.isfinite(loss).float()]
         ).cpu()
         finite_cpu = finite_cpu.bool()
 
-        keep = []
+        keep, improved = [], []
         for j, row in enumerate(rows.tolist()):
             history[row].append({"loss": float(loss_cpu[j]), "token_accuracy": float(acc[j])})
             if finite_cpu[j] and (acc[j] > best_acc[row] or (acc[j] == best_acc[row] and loss_cpu[j] < best_loss[row])):
                 best_acc[row], best_loss[row] = acc[j], loss_cpu[j]
-                best[row] = current[j].detach()
+                improved.append(j)
             if not finite_cpu[j]:
                 stopped[row] = "nonfinite"
             elif config.target_accuracy is not None and acc[j] >= config.target_accuracy:
                 stopped[row] = "target"
             elif needs_grad:
                 keep.append(j)
+        if improved:  # one indexed copy for all rows, not one per row
+            picked = torch.tensor(improved, device=memory.device)
+            best[rows[picked]] = current[picked]
         if progress is not None:
             progress(step, config.steps)
         if not keep:
@@ -161,6 +186,7 @@ def write_batch(
         active = rows
 
     seconds = time.perf_counter() - start
+    vectors = best.cpu()  # one copy for the batch
     results = []
     for row in range(batch):
         steps_done = len(history[row]) - 1
@@ -173,7 +199,7 @@ def write_batch(
             stopped=stopped[row],
             history=tuple(history[row]),
         )
-        results.append((best[row].detach().cpu(), stats))
+        results.append((vectors[row].clone(), stats))
     return results
 
 

@@ -103,7 +103,7 @@ def test_early_stop_per_sample(tiny_gm):
 
 def test_nonfinite_loss_stops_that_sample_and_keeps_its_best_memory(tiny_gm, monkeypatch):
     # Fault injection: from the third forward on, the first sample's loss is NaN (as in an fp16 overflow).
-    real = tiny_gm.backbone.reconstruction
+    real = tiny_gm._write.get().reconstruction
     calls = {"n": 0}
 
     def flaky(memory, ids, mask, padded=None, **kwargs):
@@ -113,7 +113,7 @@ def test_nonfinite_loss_stops_that_sample_and_keeps_its_best_memory(tiny_gm, mon
             loss = torch.cat([loss[:1] * float("nan"), loss[1:]])
         return loss, correct, count
 
-    monkeypatch.setattr(tiny_gm.backbone, "reconstruction", flaky)
+    monkeypatch.setattr(tiny_gm._write.get(), "reconstruction", flaky)
     bad, good = tiny_gm.write([TEXT_A, TEXT_B], memory_tokens=4, steps=6, lr=0.1, target_accuracy=None)
     assert bad.stats.stopped == "nonfinite" and bad.stats.steps == 2
     assert torch.isfinite(bad.vectors).all() and bad.stats.loss == min(h["loss"] for h in bad.stats.history[:2])
