@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from .backbone import Backbone
-from .write import WritePass
+from .write import WritePass, eager_pass
 
 LENGTH_BUCKET = 64
 WARMUP_RUNS = 2  # eager runs on a side stream before capture (cuBLAS workspaces, autograd's first-use setup)
@@ -48,14 +48,23 @@ class WriteGraphs:
     def __init__(self, pad_id: int = 0) -> None:
         self.pad_id = pad_id
         self.captures = 0  # graphs captured so far (tests, benchmarks)
+        self.failure: str | None = None  # why capturing failed: from then on the passes run eagerly
         self._graphs: dict[tuple, _Captured] = {}
         self._backbone: Backbone | None = None
         self._pool = None
         self._lock = threading.Lock()
 
     def pass_for(self, backbone: Backbone, skip_tokens: int) -> WritePass:
+        eager = eager_pass(backbone, skip_tokens)
+
         def run(memory, ids, mask, padded, needs_grad):
-            return self.run(backbone, skip_tokens, memory, ids, mask, needs_grad)
+            if self.failure is None:
+                try:
+                    return self.run(backbone, skip_tokens, memory, ids, mask, needs_grad)
+                except RuntimeError as exc:  # a model whose pass cannot be captured still writes, eagerly
+                    self.failure = f"{type(exc).__name__}: {exc}"
+                    log.warning("WRITE passes run eagerly: capturing a CUDA graph failed (%s)", self.failure)
+            return eager(memory, ids, mask, padded, needs_grad)
 
         return run
 
