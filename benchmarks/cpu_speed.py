@@ -129,9 +129,9 @@ def eager_tokens(gm: GradMem, embeds, attention, n: int) -> list[int]:
     return generate_ids(gm.backbone, embeds, attention, SamplingConfig(max_new_tokens=n), min_new_tokens=n)
 
 
-def fast_tokens(gm: GradMem, embeds, n: int) -> list[int]:
+def fast_tokens(gm: GradMem, embeds, key: str, n: int) -> list[int]:
     gm.decoder.clear()  # no prefix reuse here: every run prefills the prompt
-    return list(gm.decoder.decode(embeds, SamplingConfig(max_new_tokens=n)))
+    return list(gm.decoder.decode(embeds, SamplingConfig(max_new_tokens=n), key=key))
 
 
 def decode_rates(runners: dict[str, Callable[[int], object]], tokens: int, repeat: int) -> dict[str, dict]:
@@ -188,13 +188,13 @@ def decode_section(gm: GradMem, eager: GradMem, int8: GradMem, tokens: int, repe
     embeds, attention, _ = gm.build_inputs(PROMPT)
     memory = gm.write(text_of(200, gm, 1))
     mem_embeds, mem_attention, _ = gm.build_inputs(PROMPT, memory)
-    int8.decoder.prepare()
-    runners = {
+    int8.decoder.prepare(int8.read_backbone("plain"))
+    runners = {  # eager: `generate` on the shared model with the adapter's LoRA switched per phase
         "ours eager": in_phase(eager, "plain", eager_tokens, eager, embeds, attention),
-        "ours fast": in_phase(gm, "plain", fast_tokens, gm, embeds),
-        "ours fast int8": in_phase(int8, "plain", fast_tokens, int8, embeds),
+        "ours fast": in_phase(gm, "plain", fast_tokens, gm, embeds, "plain"),
+        "ours fast int8": in_phase(int8, "plain", fast_tokens, int8, embeds, "plain"),
         "ours eager, memory": in_phase(eager, "read", eager_tokens, eager, mem_embeds, mem_attention),
-        "ours fast, memory": in_phase(gm, "read", fast_tokens, gm, mem_embeds),
+        "ours fast, memory": in_phase(gm, "read", fast_tokens, gm, mem_embeds, "read"),
     }
     llama = llama_cpp_runner(ids, torch.get_num_threads())
     if isinstance(llama, str):
