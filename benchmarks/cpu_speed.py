@@ -132,9 +132,10 @@ def eager_tokens(gm: GradMem, embeds, attention, n: int) -> list[int]:
     return generate_ids(gm.backbone, embeds, attention, SamplingConfig(max_new_tokens=n), min_new_tokens=n)
 
 
-def fast_tokens(gm: GradMem, embeds, n: int) -> list[int]:
+def fast_tokens(gm: GradMem, embeds, phase: str, n: int) -> list[int]:
     gm.decoder.clear()  # no prefix reuse here: every run prefills the prompt
-    return list(gm.decoder.decode(embeds, SamplingConfig(max_new_tokens=n)))
+    # the key picks the model (LoRA merged in for "read"): without it a memory READ ran the plain model
+    return list(gm.decoder.decode(embeds, SamplingConfig(max_new_tokens=n), key=phase))
 
 
 def gguf_tokens(gm: GradMem, embeds, ids: list[int], phase: str, n: int) -> list[int]:
@@ -208,10 +209,10 @@ def decode_section(gm: GradMem, eager: GradMem, int8: GradMem, gguf: GradMem | N
     int8.decoder.prepare()
     runners = {
         "ours eager": in_phase(eager, "plain", eager_tokens, eager, embeds, attention),
-        "ours fast": in_phase(gm, "plain", fast_tokens, gm, embeds),
-        "ours fast int8": in_phase(int8, "plain", fast_tokens, int8, embeds),
+        "ours fast": in_phase(gm, "plain", fast_tokens, gm, embeds, "plain"),
+        "ours fast int8": in_phase(int8, "plain", fast_tokens, int8, embeds, "plain"),
         "ours eager, memory": in_phase(eager, "read", eager_tokens, eager, mem_embeds, mem_attention),
-        "ours fast, memory": in_phase(gm, "read", fast_tokens, gm, mem_embeds),
+        "ours fast, memory": in_phase(gm, "read", fast_tokens, gm, mem_embeds, "read"),
     }
     if gguf is not None:
         runners["ours, gguf (llama.cpp READ)"] = functools.partial(gguf_tokens, gguf, embeds, ids, "plain")

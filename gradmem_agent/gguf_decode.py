@@ -180,6 +180,7 @@ class GgufDecoder:
     """Replies decoded by llama.cpp from READ inputs; the same `decode` as decode.Decoder, plus prompt_ids.
 
     One llama.cpp context serves every caller: a decode holds it until its reply ends (other threads wait).
+    The adapter's LoRA is converted at the first reply: an adapter changed after that needs a new engine.
 
     Args:
         backbone: the engine's model and adapter (the memory rows come already projected).
