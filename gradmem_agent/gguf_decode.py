@@ -158,6 +158,8 @@ class _Batch:
     def fill(self, start: int, tokens: Sequence[int] | None = None, rows: np.ndarray | None = None) -> None:
         """Positions start.. with logits of the last one only."""
         n = len(tokens) if tokens is not None else rows.shape[0]
+        if not 0 < n <= self.size:
+            raise ValueError(f"a batch of {n} positions does not fit {self.size}")
         batch = self.batch
         batch.n_tokens = n
         if rows is not None:
@@ -298,13 +300,13 @@ class GgufDecoder:
             self._lib.llama_memory_seq_rm(self._memory, 0, reuse, -1)
             del self._fed[reuse:]
         self.last_reused = reuse
-        n_rows = rows.shape[0]
-        for start in range(reuse, n_rows, BATCH):
-            chunk = rows[start : start + BATCH]
+        n_rows, size = rows.shape[0], self._rows.size
+        for start in range(reuse, n_rows, size):
+            chunk = rows[start : start + size]
             self._run(self._rows, start, rows=chunk)
             self._fed += keys[start : start + chunk.shape[0]]
-        for start in range(max(reuse, n_rows), len(keys), BATCH):
-            chunk = tokens[start - n_rows : start - n_rows + BATCH]
+        for start in range(max(reuse, n_rows), len(keys), size):
+            chunk = tokens[start - n_rows : start - n_rows + size]
             self._run(self._tokens, start, tokens=chunk)
             self._fed += keys[start : start + len(chunk)]
         return self._logits()
