@@ -4,8 +4,9 @@
    model, logits recomputed in backward), the new fp32 path (LoRA merged into the WRITE's own copy, logits
    kept) and the new bf16 path (a bf16 merged copy), with how far the bf16 memory is from fp32.
 2. Decode tokens/s on the default model: ours eager (transformers `generate`), ours fast (`Decoder`, fp32),
-   ours fast with int8 weights (opt-in), and llama.cpp (llama-cpp-python, the `bench` extra) on the same GGUF
-   and threads; whether each one's greedy tokens equal eager's.
+   ours fast with int8 weights (opt-in), ours through llama.cpp (`decode_weights="gguf"`, opt-in), and plain
+   llama.cpp (llama-cpp-python, the `gguf` extra) on the same GGUF and threads; whether each one's greedy
+   tokens equal eager's.
    Decode rate = (N - 1) tokens / (time for N tokens - time for 1), so the prompt's prefill is left out.
 3. Per-turn latency p50/p95 against history length: memory (4 blocks of 16 vectors + a 512-token recent
    window) against the whole history as text, each with the eager and the fast decoder (prefix cache).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import platform
 import statistics
@@ -33,6 +35,7 @@ import torch
 
 from gradmem_agent import GradMem, MemoryBlock
 from gradmem_agent.backbone import Backbone
+from gradmem_agent.gguf_decode import GgufDecodeError
 from gradmem_agent.models import default_gguf_path
 from gradmem_agent.read import SamplingConfig, generate_ids, prompt_ids
 from gradmem_agent.write import write_batch
@@ -129,9 +132,23 @@ def eager_tokens(gm: GradMem, embeds, attention, n: int) -> list[int]:
     return generate_ids(gm.backbone, embeds, attention, SamplingConfig(max_new_tokens=n), min_new_tokens=n)
 
 
-def fast_tokens(gm: GradMem, embeds, key: str, n: int) -> list[int]:
+def fast_tokens(gm: GradMem, embeds, phase: str, n: int) -> list[int]:
     gm.decoder.clear()  # no prefix reuse here: every run prefills the prompt
-    return list(gm.decoder.decode(embeds, SamplingConfig(max_new_tokens=n), key=key))
+    # the key picks the model (LoRA merged in for "read"): without it a memory READ ran the plain model
+    return list(gm.decoder.decode(embeds, SamplingConfig(max_new_tokens=n), key=phase))
+
+
+def gguf_tokens(gm: GradMem, embeds, ids: list[int], phase: str, n: int) -> list[int]:
+    gm.decoder.clear()  # no prefix reuse here either
+    return list(gm.decoder.decode(embeds, SamplingConfig(max_new_tokens=n), key=phase, prompt_ids=ids))
+
+
+def gguf_engine(gm: GradMem) -> GradMem | str:
+    """An engine on gm's model and adapter that decodes through llama.cpp, or why there is none."""
+    try:
+        return GradMem(gm.model, gm.tokenizer, gm.adapter, name=gm.name, decode_weights="gguf")
+    except GgufDecodeError as exc:
+        return f"ours gguf skipped: {exc}"
 
 
 def decode_rates(runners: dict[str, Callable[[int], object]], tokens: int, repeat: int) -> dict[str, dict]:
@@ -183,7 +200,8 @@ def in_phase(engine: GradMem, phase: str, fn: Callable[..., list[int]], *args) -
     return run
 
 
-def decode_section(gm: GradMem, eager: GradMem, int8: GradMem, tokens: int, repeat: int) -> dict:
+def decode_section(gm: GradMem, eager: GradMem, int8: GradMem, gguf: GradMem | None, tokens: int,
+                   repeat: int) -> dict:
     ids = prompt_ids(gm.tokenizer, PROMPT)
     embeds, attention, _ = gm.build_inputs(PROMPT)
     memory = gm.write(text_of(200, gm, 1))
@@ -196,6 +214,9 @@ def decode_section(gm: GradMem, eager: GradMem, int8: GradMem, tokens: int, repe
         "ours eager, memory": in_phase(eager, "read", eager_tokens, eager, mem_embeds, mem_attention),
         "ours fast, memory": in_phase(gm, "read", fast_tokens, gm, mem_embeds, "read"),
     }
+    if gguf is not None:
+        runners["ours, gguf (llama.cpp READ)"] = functools.partial(gguf_tokens, gguf, embeds, ids, "plain")
+        runners["ours, gguf, memory"] = functools.partial(gguf_tokens, gguf, mem_embeds, ids, "read")
     llama = llama_cpp_runner(ids, torch.get_num_threads())
     if isinstance(llama, str):
         print(llama, flush=True)
@@ -210,6 +231,12 @@ def decode_section(gm: GradMem, eager: GradMem, int8: GradMem, tokens: int, repe
                "fast_equals_eager_greedy_memory": gm.generate(PROMPT, memory, max_new_tokens=tokens)
                == eager.generate(PROMPT, memory, max_new_tokens=tokens),
                "int8_first_token_differing_from_fp32": first_difference(reference, runners["ours fast int8"](tokens))}
+    if gguf is not None:
+        replies["gguf_first_token_differing_from_fp32"] = first_difference(
+            reference, runners["ours, gguf (llama.cpp READ)"](tokens))
+        memory_reference = runners["ours fast, memory"](tokens)
+        replies["gguf_first_token_differing_from_fp32_memory"] = first_difference(
+            memory_reference, runners["ours, gguf, memory"](tokens))
     if "llama.cpp" in runners:
         replies["llama_cpp_first_token_differing_from_fp32"] = first_difference(reference, runners["llama.cpp"](tokens))
         for row in rows.values():
@@ -220,7 +247,7 @@ def decode_section(gm: GradMem, eager: GradMem, int8: GradMem, tokens: int, repe
     for label, row in rows.items():
         if row is not None:
             ratio = f"  ({row['of_llama_cpp']:.2f} of llama.cpp, paired)" if "of_llama_cpp" in row else ""
-            print(f"decode {label:<20} {row['tokens_per_s']:7.1f} tokens/s  prefill {row['prefill_s']:.3f} s{ratio}",
+            print(f"decode {label:<28} {row['tokens_per_s']:7.1f} tokens/s  prefill {row['prefill_s']:.3f} s{ratio}",
                   flush=True)
     print(f"greedy tokens: {replies}", flush=True)
     return {"new_tokens": tokens, "prompt_tokens": len(ids), "rows": rows, "replies": replies}
@@ -249,12 +276,14 @@ def recent_window(gm: GradMem, turns: list[dict]) -> list[dict]:
     return kept
 
 
-def latency_section(gm: GradMem, eager: GradMem, histories: list[int], turns: int, reply_tokens: int) -> list[dict]:
+def latency_section(gm: GradMem, eager: GradMem, gguf: GradMem | None, histories: list[int], turns: int,
+                    reply_tokens: int) -> list[dict]:
     blocks = gm.write([text_of(230, gm, 100 + i) for i in range(READ_BLOCKS)])
     rows = []
     for history in histories:
         for arm in ("memory", "text"):
-            for label, engine in (("eager", eager), ("fast", gm)):
+            engines = [("eager", eager), ("fast", gm)] + ([("gguf", gguf)] if gguf is not None else [])
+            for label, engine in engines:
                 if engine.decoder is not None:
                     engine.decoder.clear()
                 chat = chat_turns(gm, history)
@@ -305,7 +334,7 @@ def plot(report: dict, path: Path) -> None:
     ax2.set_xlabel("tokens/s")
     ax2.set_title("reply decoding, same model")
     for arm in ("memory", "text"):
-        for label, style in (("eager", "--"), ("fast", "-")):
+        for label, style in (("eager", "--"), ("fast", "-"), ("gguf", ":")):
             rows = [r for r in report["latency"] if r["arm"] == arm and r["decoder"] == label]
             if rows:
                 ax3.plot([r["history_tokens"] for r in rows], [r["p50_s"] for r in rows], style, marker="o",
@@ -343,6 +372,10 @@ def main() -> None:
     gm = GradMem.from_pretrained(device="cpu", fast_decode=True)
     eager = GradMem.from_pretrained(device="cpu", fast_decode=False)
     int8 = GradMem.from_pretrained(device="cpu", decode_weights="int8")  # its own model: its layers get swapped
+    gguf = gguf_engine(gm)  # gm's model and adapter, replies through llama.cpp
+    if isinstance(gguf, str):
+        print(gguf, flush=True)
+        gguf = None
     stamp = dt.datetime.now(dt.timezone.utc)
     report: dict = {"benchmark": "cpu_speed", "date": stamp.isoformat(timespec="seconds"), "machine": machine(),
                     "model": gm.name, "adapter": gm.adapter_id, "quick": args.quick,
@@ -358,10 +391,10 @@ def main() -> None:
 
     report["write"] = write_section(gm, repeat)
     save()
-    report["decode"] = decode_section(gm, eager, int8, tokens, repeat)
+    report["decode"] = decode_section(gm, eager, int8, gguf, tokens, repeat)
     save()
     del int8
-    report["latency"] = latency_section(gm, eager, histories, turns, reply_tokens)
+    report["latency"] = latency_section(gm, eager, gguf, histories, turns, reply_tokens)
     save()
     try:
         plot(report, out.with_suffix(".png"))

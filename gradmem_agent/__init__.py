@@ -15,6 +15,7 @@ _EXPORTS = {
     "GradMemAdapter": "adapter",
     "GradMem": "engine",
     "CompressionFailedError": "compression",
+    "GgufDecodeError": "gguf_decode",
     "GradMemConversationMemory": "conversation",
     "MemoryPolicy": "policy",
     "ModelNotFoundError": "models",
@@ -41,6 +42,7 @@ __all__ = [
     "CorruptSessionError",
     "DatabaseError",
     "FingerprintMismatchError",
+    "GgufDecodeError",
     "GradMem",
     "GradMemAdapter",
     "GradMemConversationMemory",
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     from .compression import CompressionFailedError
     from .conversation import GradMemConversationMemory
     from .engine import GradMem
+    from .gguf_decode import GgufDecodeError
     from .models import ModelNotFoundError
     from .policy import MemoryPolicy
     from .read import SamplingConfig

@@ -141,10 +141,11 @@ class Decoder:
 
     @torch.no_grad()
     def decode(self, embeds: torch.Tensor, sampling: SamplingConfig, stop_ids: Sequence[int] = (),
-               key: str = "") -> Iterator[int]:
+               key: str = "", prompt_ids: Sequence[int] | None = None) -> Iterator[int]:
         """Yield the reply's token ids (the stop token included, as `generate` returns it) for embeds [1, L, d].
 
         key: anything else the keys and values depend on (the adapter phase): only equal keys share a cache.
+        prompt_ids: unused here (the GGUF decoder's input); this decoder compares and runs embeddings.
         """
         backbone = self.prepare(self.models(key) if self.models is not None else None)
         if sampling.seed is not None:

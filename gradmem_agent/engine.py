@@ -17,6 +17,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from .adapter import AdapterMismatchError, GradMemAdapter, untrained_m0
 from .backbone import Backbone
 from .decode import Decoder
+from .gguf_decode import GgufDecoder
 from .models import DEFAULT_MODEL, DEFAULT_MODEL_NAME, load_model
 from .options import CompileMode, DecodeWeights, Optimizer, Phase, Precision, check_option
 from .read import (
@@ -57,7 +58,8 @@ class GradMem:
                  write_precision: Precision = "fp32", decode_weights: DecodeWeights = "fp32",
                  write_graphs: bool | None = None) -> None:
         """fast_decode: replies through `Decoder` (lean loop, prefix cache); None: on the CPU only.
-        decode_weights: "int8" decodes with int8 weight-only layers (opt-in: replies may differ from fp32).
+        decode_weights: "int8" decodes with int8 weight-only layers (opt-in: replies may differ from fp32);
+        "gguf" decodes through llama.cpp on the GGUF the model was loaded from (gguf_decode.py).
         write_precision: "bf16" runs an fp32 model's WRITE on a bf16 copy of its weights (memory and its
         update stay fp32): several times faster on CPUs with AMX, with a small measured difference
         (docs/speed.md); "fp32" runs it in the model's own dtype.
@@ -81,8 +83,8 @@ class GradMem:
         if fast_decode is None:
             fast_decode = self.backbone.device.type == "cpu"
         check_option(decode_weights, DecodeWeights, "decode_weights")
-        if decode_weights == "int8" and not fast_decode:
-            raise ValueError("decode_weights='int8' needs fast_decode (the Decoder, on the CPU)")
+        if decode_weights != "fp32" and not fast_decode:
+            raise ValueError(f"decode_weights={decode_weights!r} needs fast_decode (the Decoder, on the CPU)")
         self.write_precision = check_option(write_precision, Precision, "write_precision")
         write_dtype = torch.bfloat16 if write_precision == "bf16" else self.backbone.dtype
         keep = ACCELERATOR_KEEP_LOGITS if self.device.type != "cpu" else None
@@ -90,8 +92,8 @@ class GradMem:
         same = write_dtype == self.backbone.dtype
         self._read = self._write if same else WriteBackbone(self.backbone, self.backbone.dtype)
         self._plain: Backbone | None = None
-        self.decoder = (Decoder(self.backbone, int8=decode_weights == "int8", models=self.read_backbone)
-                        if fast_decode else None)
+        self.decoder = None if not fast_decode else GgufDecoder(self.backbone) if decode_weights == "gguf" else \
+            Decoder(self.backbone, int8=decode_weights == "int8", models=self.read_backbone)
         if write_graphs is None:
             write_graphs = self.device.type == "cuda"
         if write_graphs and self.device.type != "cuda":
@@ -122,8 +124,8 @@ class GradMem:
         loads that adapter, None gives frozen GradMem. compile_write: torch.compile the WRITE step (on a GPU
         one session's WRITE is bound by kernel launches; docs/benchmarks.md has the figures). fast_decode:
         decode replies with `Decoder` (None: on the CPU). write_precision: "bf16" for a bf16-autocast WRITE of an
-        fp32 model. decode_weights: "int8" for int8 weight-only decoding. write_graphs: CUDA graphs for WRITE
-        (None: on a CUDA GPU). docs/speed.md has the figures.
+        fp32 model. decode_weights: "int8" for int8 weight-only decoding, "gguf" to decode through llama.cpp.
+        write_graphs: CUDA graphs for WRITE (None: on a CUDA GPU). docs/speed.md has the figures.
         """
         loaded = load_model(model, device=device, dtype=dtype, attn_implementation=attn_implementation)
         if isinstance(adapter, str) and adapter == "auto":
@@ -290,6 +292,11 @@ class GradMem:
     def build_inputs(self, messages: Sequence[dict], memory: MemoryInput = None
                      ) -> tuple[torch.Tensor, torch.Tensor, int]:
         """READ inputs: (inputs_embeds, attention_mask, number of prompt tokens)."""
+        embeds, attention, ids = self._read_inputs(messages, memory)
+        return embeds, attention, len(ids)
+
+    def _read_inputs(self, messages: Sequence[dict], memory: MemoryInput) -> tuple[torch.Tensor, torch.Tensor,
+                                                                                  list[int]]:
         ids = prompt_ids(self.tokenizer, check_messages(messages))
         stacked = stack_memory(memory, self.hidden_size)
         total = stacked.shape[0] + len(ids)
@@ -297,7 +304,7 @@ class GradMem:
             raise ValueError(f"memory ({stacked.shape[0]} vectors) plus prompt ({len(ids)} tokens) exceed the "
                              f"model's {self.max_positions} positions")
         embeds, attention = read_inputs(self.backbone, stacked, ids)
-        return embeds, attention, len(ids)
+        return embeds, attention, ids
 
     def generate(self, messages: Sequence[dict], memory: MemoryInput = None, sampling: SamplingConfig | None = None,
                  **options: Any) -> str:
@@ -306,9 +313,10 @@ class GradMem:
         sampling: how to decode (default: greedy, 256 new tokens); options replace single fields of it
         (max_new_tokens=64)."""
         sampling = SamplingConfig.of(sampling, **options)
-        embeds, attention, prompt = self.build_inputs(messages, memory)
-        with self.read_phase(embeds.shape[1] - prompt):
-            ids = self._reply_ids(embeds, attention, sampling, self._phase_of(embeds.shape[1] - prompt))
+        embeds, attention, prompt = self._read_inputs(messages, memory)
+        with self.read_phase(embeds.shape[1] - len(prompt)):
+            ids = self._reply_ids(embeds, attention, sampling, self._phase_of(embeds.shape[1] - len(prompt)),
+                                  prompt=prompt)
         return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
 
     def _phase_of(self, memory_vectors: int) -> Phase:
@@ -327,15 +335,17 @@ class GradMem:
         return self._plain
 
     def _reply_ids(self, embeds: torch.Tensor, attention: torch.Tensor, sampling: SamplingConfig, phase: Phase,
-                   streamer=None, cancel: threading.Event | None = None) -> list[int]:
+                   streamer=None, cancel: threading.Event | None = None, prompt: Sequence[int] | None = None
+                   ) -> list[int]:
         """Decode a reply: through the Decoder where it is on, else `generate`; stop after the current token
-        once `cancel` is set."""
+        once `cancel` is set. prompt: the token ids of the input's last positions (the GGUF decoder feeds
+        them as tokens)."""
         if self.decoder is None:
             extra = {"stopping_criteria": StoppingCriteriaList([_Cancelled(cancel)])} if cancel is not None else {}
             return generate_ids(self.read_backbone(phase), embeds, attention, sampling, streamer=streamer,
                                 eos_token_id=self.stop_ids, **extra)
         ids = []
-        for token in self.decoder.decode(embeds, sampling, self.stop_ids, key=phase):
+        for token in self.decoder.decode(embeds, sampling, self.stop_ids, key=phase, prompt_ids=prompt):
             ids.append(token)
             if streamer is not None:
                 streamer.put(torch.tensor([token]))
@@ -349,20 +359,23 @@ class GradMem:
                **options: Any) -> Iterator[str]:
         """Like `generate`, yielding text pieces as they are decoded."""
         sampling = SamplingConfig.of(sampling, **options)
-        embeds, attention, prompt = self.build_inputs(messages, memory)
-        yield from self.stream_inputs(embeds, attention, embeds.shape[1] - prompt, sampling)
+        embeds, attention, prompt = self._read_inputs(messages, memory)
+        yield from self.stream_inputs(embeds, attention, embeds.shape[1] - len(prompt), sampling, prompt=prompt)
 
     def stream_inputs(self, embeds: torch.Tensor, attention: torch.Tensor, memory_vectors: int,
-                      sampling: SamplingConfig, cancel: threading.Event | None = None) -> Iterator[str]:
+                      sampling: SamplingConfig, cancel: threading.Event | None = None,
+                      prompt: Sequence[int] | None = None) -> Iterator[str]:
         """Text pieces of the reply to READ inputs whose first `memory_vectors` positions are memory. Decoding
-        stops after the current token when `cancel` is set or the consumer closes the iterator."""
+        stops after the current token when `cancel` is set or the consumer closes the iterator. prompt: the
+        token ids of the positions after the memory, where the caller has them."""
         closed = threading.Event()
         stops = [e for e in (cancel, closed) if e is not None]
         either = _AnyEvent(stops)
         try:
             with self.read_phase(memory_vectors):
                 yield from stream_text(self.tokenizer, functools.partial(
-                    self._reply_ids, embeds, attention, sampling, self._phase_of(memory_vectors), cancel=either))
+                    self._reply_ids, embeds, attention, sampling, self._phase_of(memory_vectors), cancel=either,
+                    prompt=prompt))
         finally:
             closed.set()
 

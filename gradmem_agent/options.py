@@ -18,7 +18,7 @@ LoraPhases = Literal["write", "both"]  # where an adapter's LoRA is on
 Phase = Literal["write", "read", "plain"]  # what the model is doing (plain: a READ with no memory)
 Precision = Literal["fp32", "bf16"]
 CompileMode = Literal["default", "reduce-overhead", "max-autotune"]  # torch.compile of the WRITE step
-DecodeWeights = Literal["fp32", "int8"]  # the weights the CPU Decoder reads
+DecodeWeights = Literal["fp32", "int8", "gguf"]  # the weights the CPU decoder reads (gguf: through llama.cpp)
 
 
 def check_option(value: Any, kind: Any, name: str) -> Any:

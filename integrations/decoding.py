@@ -24,7 +24,7 @@ from gradmem_agent.read import (
 
 
 def _inputs(engine: GradMem, turns: Sequence[dict], memory: MemoryInput,
-            prefix: str) -> tuple[torch.Tensor, torch.Tensor, int]:
+            prefix: str) -> tuple[torch.Tensor, torch.Tensor, int, list[int]]:
     ids = prompt_ids(engine.tokenizer, check_messages(turns))
     ids += engine.tokenizer(prefix, add_special_tokens=False)["input_ids"]
     stacked = stack_memory(memory, engine.hidden_size)
@@ -32,7 +32,7 @@ def _inputs(engine: GradMem, turns: Sequence[dict], memory: MemoryInput,
         raise ValueError(f"memory ({stacked.shape[0]} vectors) plus prompt ({len(ids)} tokens) exceed the "
                          f"model's {engine.max_positions} positions")
     embeds, attention = read_inputs(engine.backbone, stacked, ids)
-    return embeds, attention, int(stacked.shape[0])
+    return embeds, attention, int(stacked.shape[0]), ids
 
 
 def stream(engine: GradMem, turns: Sequence[dict], memory: MemoryInput, sampling: SamplingConfig,
@@ -41,11 +41,11 @@ def stream(engine: GradMem, turns: Sequence[dict], memory: MemoryInput, sampling
 
     Decoding stops after the current token when `cancel` is set, when the consumer closes the iterator, or
     once the text holds one of the `stop` strings (the text is cut before it)."""
-    embeds, attention, vectors = _inputs(engine, turns, memory, prefix)
+    embeds, attention, vectors, ids = _inputs(engine, turns, memory, prefix)
     text = prefix
     if prefix:
         yield prefix
-    pieces = engine.stream_inputs(embeds, attention, vectors, sampling, cancel=cancel)
+    pieces = engine.stream_inputs(embeds, attention, vectors, sampling, cancel=cancel, prompt=ids)
     try:
         for piece in pieces:
             text += piece
