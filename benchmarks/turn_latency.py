@@ -53,18 +53,23 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def timed_turns(ask, questions: list[str], before=None) -> list[float]:
-    times = []
+def timed_turns(ask, questions: list[str], before=None) -> tuple[list[float], list[str]]:
+    times, replies = [], []
     for question in questions:
         if before is not None:
             before()
         start = time.perf_counter()
-        ask(question)
+        replies.append(ask(question))
         times.append(time.perf_counter() - start)
-    return times
+    return times, replies
 
 
-def history_row(engine: GradMem, history: int, turns: int, reply_tokens: int, directory: Path) -> list[dict]:
+def reply_tokens(engine: GradMem, replies: list[str]) -> float:
+    """Mean reply length: replies end at a stop token, so turns differ in tokens decoded."""
+    return round(statistics.mean(engine.count_tokens(r) for r in replies), 1)
+
+
+def history_row(engine: GradMem, history: int, turns: int, max_reply: int, directory: Path) -> list[dict]:
     messages = chat(history, engine)
     questions = [f"What is the code for locker {i * 7 % max(1, len(messages) // 2)}?" for i in range(turns)]
     rows = []
@@ -75,22 +80,23 @@ def history_row(engine: GradMem, history: int, turns: int, reply_tokens: int, di
     fill = time.perf_counter() - start
     context = conv.read_context(questions[0])
 
-    times = timed_turns(lambda q: conv.respond(q, max_new_tokens=reply_tokens), questions,
-                        before=conv.wait)  # the WRITE the last turn made due: untimed
+    times, replies = timed_turns(lambda q: conv.respond(q, max_new_tokens=max_reply), questions,
+                                 before=conv.wait)  # the WRITE the last turn made due: untimed
     stats = conv.stats()
     rows.append({"history_tokens": history, "arm": "memory (respond)", "turns": len(times),
                  "p50_s": round(statistics.median(times), 3), "p95_s": round(percentile(times, 0.95), 3),
+                 "reply_tokens_mean": reply_tokens(engine, replies),
                  "positions": context.vectors + len(prompt_ids(engine.tokenizer, context.messages)),
                  "blocks": stats.blocks, "fill_seconds": round(fill, 1),
                  "write_seconds": round(stats.write_seconds, 1)})
     conv.close()
     whole = len(prompt_ids(engine.tokenizer, messages)) + 64
-    if whole + reply_tokens < engine.max_positions:
-        times = timed_turns(lambda q: engine.generate([*messages, {"role": "user", "content": q}],
-                                                      max_new_tokens=reply_tokens),
-                            questions)
+    if whole + max_reply < engine.max_positions:
+        times, replies = timed_turns(lambda q: engine.generate([*messages, {"role": "user", "content": q}],
+                                                               max_new_tokens=max_reply), questions)
         rows.append({"history_tokens": history, "arm": "whole text", "turns": len(times),
                      "p50_s": round(statistics.median(times), 3), "p95_s": round(percentile(times, 0.95), 3),
+                     "reply_tokens_mean": reply_tokens(engine, replies),
                      "positions": whole})
     else:
         rows.append({"history_tokens": history, "arm": "whole text", "turns": 0,

@@ -54,6 +54,15 @@ def logits_processors(sampling: SamplingConfig) -> LogitsProcessorList:
     return processors
 
 
+def next_token(processors: LogitsProcessorList, generated: torch.Tensor, logits: torch.Tensor,
+               sampling: SamplingConfig) -> torch.Tensor:
+    """The next token [1, 1] as `generate` picks it: the processors, then argmax or a sample."""
+    scores = processors(generated, logits)
+    if sampling.temperature > 0:
+        return torch.multinomial(scores.softmax(-1), num_samples=1)
+    return scores.argmax(-1, keepdim=True)
+
+
 def shared_prefix(cached: torch.Tensor, inputs: torch.Tensor) -> int:
     """How many leading rows of two [L, d] tensors are equal."""
     n = min(cached.shape[0], inputs.shape[0])
@@ -163,11 +172,7 @@ class Decoder:
             logits = self._run(embeds[:, start:], cache, backbone)
             whole = True
             for _ in range(sampling.max_new_tokens):
-                scores = processors(generated, logits)
-                if sampling.temperature > 0:
-                    token = torch.multinomial(scores.softmax(-1), num_samples=1)
-                else:
-                    token = scores.argmax(-1, keepdim=True)
+                token = next_token(processors, generated, logits, sampling)
                 generated = torch.cat([generated, token], dim=1)
                 value = int(token)
                 yield value

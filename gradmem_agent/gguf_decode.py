@@ -28,7 +28,7 @@ import torch
 
 from .adapter import LORA_PREFIX, GradMemAdapter
 from .backbone import Backbone
-from .decode import logits_processors
+from .decode import logits_processors, next_token
 from .models import COMPLETE, ModelNotFoundError, cache_root, default_gguf_path, gguf_identity
 from .read import SamplingConfig
 
@@ -364,11 +364,7 @@ class GgufDecoder:
                 logits = self._feed(rows, tokens, keys)
                 whole = True
                 for _ in range(sampling.max_new_tokens):
-                    scores = processors(generated, logits)
-                    if sampling.temperature > 0:
-                        token = torch.multinomial(scores.softmax(-1), num_samples=1)
-                    else:
-                        token = scores.argmax(-1, keepdim=True)
+                    token = next_token(processors, generated, logits, sampling)
                     generated = torch.cat([generated, token], dim=1)
                     value = int(token)
                     yield value
