@@ -93,7 +93,7 @@ def plot(report: dict, path: Path) -> None:
     rows = [r for r in report["results"] if "seconds_median" in r]
     cases = sorted({(r["batch"], r["tokens"]) for r in rows})
     modes = list(dict.fromkeys(r["mode"] for r in rows))
-    fig, axes = plt.subplots(1, len(cases) + 1, figsize=(5 * (len(cases) + 1), 4.5))
+    fig, axes = plt.subplots(1, len(cases) + 1, figsize=(5 * (len(cases) + 1) + 2, 4.5))
     for ax, (batch, tokens) in zip(axes, cases, strict=False):
         values = [next((r["seconds_median"] * 1000 for r in rows if r["mode"] == m and r["batch"] == batch
                         and r["tokens"] == tokens), 0) for m in modes]
@@ -106,12 +106,16 @@ def plot(report: dict, path: Path) -> None:
             ax.axhline(20, color="red", linestyle="--", label="target 20 ms")
             ax.legend()
     ax = axes[-1]
+    batched = [r for r in rows if r["batch"] > 1]
+    widest = max((r["batch"] for r in batched), default=0)
+    labels = [f"{r['mode']} {r['batch']}x" for r in batched if r["batch"] == widest or r["batch"] == 32]
+    values = [r["context_tokens_per_s"] for r in batched if r["batch"] == widest or r["batch"] == 32]
     for q in report.get("queue", []):
-        ax.bar([f"{q['sessions']} one by one", f"{q['sessions']} queued"],
-               [q["sessions"] * q["tokens"] / q["seconds_one_by_one"], q["queue_context_tokens_per_s"]])
-    best = max((r["context_tokens_per_s"] for r in rows), default=0)
-    ax.axhline(100_000, color="red", linestyle="--", label="target 100k tokens/s")
-    ax.set_title(f"context tokens/s (best batched: {best:,.0f})")
+        labels += [f"{q['sessions']} sessions one by one", f"{q['sessions']} sessions queued"]
+        values += [q["sessions"] * q["tokens"] / q["seconds_one_by_one"], q["queue_context_tokens_per_s"]]
+    ax.barh(labels, values)
+    ax.axvline(100_000, color="red", linestyle="--", label="target 100k tokens/s")
+    ax.set_title("context tokens/s")
     ax.legend()
     fig.suptitle(f"GPU WRITE, {report['machine'].get('gpu')}, {report['date'][:10]}")
     fig.tight_layout()
