@@ -61,8 +61,8 @@ class GradMem:
         decode_weights: "int8" decodes with int8 weight-only layers (opt-in: replies may differ from fp32);
         "gguf" decodes through llama.cpp on the GGUF the model was loaded from (gguf_decode.py).
         write_precision: "bf16" runs an fp32 model's WRITE on a bf16 copy of its weights (memory and its
-        update stay fp32): several times faster on CPUs with AMX, with a small measured difference
-        (docs/speed.md); "fp32" runs it in the model's own dtype.
+        update stay fp32): faster on CPUs that multiply bf16 natively, with a small measured difference
+        (docs/speed.md); "fp32" runs it in the model's own dtype. Fixed at construction.
         write_graphs: replay each WRITE pass as a captured CUDA graph (write_graphs.py); None: on a CUDA GPU."""
         model.requires_grad_(False)
         self.model = model
@@ -123,8 +123,8 @@ class GradMem:
         adapter: "auto" loads the shipped adapter for the default model (none for other models), a path
         loads that adapter, None gives frozen GradMem. compile_write: torch.compile the WRITE step (on a GPU
         one session's WRITE is bound by kernel launches; docs/benchmarks.md has the figures). fast_decode:
-        decode replies with `Decoder` (None: on the CPU). write_precision: "bf16" for a bf16-autocast WRITE of an
-        fp32 model. decode_weights: "int8" for int8 weight-only decoding, "gguf" to decode through llama.cpp.
+        decode replies with `Decoder` (None: on the CPU). write_precision: "bf16" for a WRITE of an fp32 model on a bf16
+        copy of its weights. decode_weights: "int8" for int8 weight-only decoding, "gguf" to decode through llama.cpp.
         write_graphs: CUDA graphs for WRITE (None: on a CUDA GPU). docs/speed.md has the figures.
         """
         loaded = load_model(model, device=device, dtype=dtype, attn_implementation=attn_implementation)

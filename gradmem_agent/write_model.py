@@ -21,14 +21,6 @@ from .adapter import GradMemAdapter
 from .backbone import Backbone
 
 
-def cpu_has_bf16() -> bool:
-    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX), where a bf16 WRITE is several times faster."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def _lora_layers(model: nn.Module) -> list[tuple[nn.Module, str, nn.Module]]:
     from peft.tuners.tuners_utils import BaseTunerLayer
 

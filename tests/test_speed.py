@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import DynamicCache
 
-from gradmem_agent import GradMem, losses
+from gradmem_agent import GradMem
 from gradmem_agent.decode import shared_prefix
 from gradmem_agent.packed import Int8Linear, int8_kernel_available, quantize_linears
 from gradmem_agent.read import SamplingConfig, generate_ids
@@ -111,7 +111,9 @@ def test_shared_prefix():
 def test_write_keeping_logits_equals_recomputing_them(tiny_gm):
     texts = ["The shed key is under the blue flowerpot.", "Ingrid's dog is called Pilot."]
     new = tiny_gm.write(texts, steps=3, batch_size=2)
-    with mock.patch.object(losses, "KEEP_LOGITS_ELEMENTS", 0):
+    backbone = tiny_gm._write.get()
+    assert backbone.keep_logits_elements > 0
+    with mock.patch.object(backbone, "keep_logits_elements", 0):  # every chunk recomputed in backward
         old = tiny_gm.write(texts, steps=3, batch_size=2)
     for a, b in zip(new, old, strict=True):
         torch.testing.assert_close(a.vectors, b.vectors, rtol=1e-5, atol=1e-6)
@@ -123,8 +125,8 @@ def test_bf16_write_stays_close_to_fp32(tokenizer):
     gm = GradMem(make_tiny_llama(len(tokenizer)), tokenizer, name="tiny-llama", write_precision="bf16")
     text = "The shed key is under the blue flowerpot, and the wifi password is heron-4417."
     bf16 = gm.write(text, steps=2, optimizer="sgd", lr=0.1)[0]
-    gm.write_precision = "fp32"
-    fp32 = gm.write(text, steps=2, optimizer="sgd", lr=0.1)[0]
+    fp32 = GradMem(gm.model, tokenizer, name="tiny-llama").write(text, steps=2, optimizer="sgd", lr=0.1)[0]
+    assert not torch.equal(bf16.vectors, fp32.vectors)  # two precisions, not one path twice
     m0 = gm.m0(16)
     cosine = torch.nn.functional.cosine_similarity((bf16.vectors - m0).flatten(), (fp32.vectors - m0).flatten(), 0)
     assert bf16.vectors.dtype == torch.float32 and cosine > 0.99
