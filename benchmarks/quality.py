@@ -147,6 +147,11 @@ def main() -> None:
                              "else 256)")
     parser.add_argument("--write-batch", type=int, default=None,
                         help="texts one WRITE pass holds (default: the engine's, 32 on a GPU, 4 on the CPU)")
+    parser.add_argument("--write-precision", default=None, choices=["fp32", "bf16"],
+                        help="the trained engine's WRITE precision (default: the engine's)")
+    parser.add_argument("--decode-weights", default=None, choices=["fp32", "int8", "gguf"],
+                        help="product sections: replies one by one through the trained engine's own decoder with "
+                             "these weights (gguf: llama.cpp), as respond() decodes (default: batched generate)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
     parser.add_argument("--dev", type=int, default=60, help="generated validation chats in the dev section")
     parser.add_argument("--test", type=int, default=120, help="generated test-split chats in the test section")
@@ -188,7 +193,10 @@ def main() -> None:
     device = str(frozen.device)
     trained = None
     if args.adapter and args.adapter != "none" and Path(args.adapter).is_dir():
-        trained = GradMem.from_pretrained(adapter=args.adapter, device=args.device, dtype="fp32")
+        options = {"write_precision": args.write_precision} if args.write_precision else {}
+        if args.decode_weights:
+            options |= {"fast_decode": True, "decode_weights": args.decode_weights}
+        trained = GradMem.from_pretrained(adapter=args.adapter, device=args.device, dtype="fp32", **options)
     if args.write_batch is not None:  # the memory a WRITE needs, not what it writes: each text is its own sample
         for engine in (frozen, trained):
             if engine is not None:
@@ -229,6 +237,8 @@ def main() -> None:
         report = {"benchmark": "quality", "date": stamp.isoformat(timespec="seconds"), "machine": machine(device),
                   "model": DEFAULT_MODEL_NAME, "adapter": trained.adapter_id if trained else None,
                   "adapter_config": trained.adapter.config.__dict__ if trained else None,
+                  "write_precision": trained.write_precision if trained else None,
+                  "replies": f"one by one, decode_weights={args.decode_weights}" if args.decode_weights else "batched",
                   "segment_tokens": seg, "policy": args.policy, "seconds": round(time.time() - t0, 1),
                   "finished": finished,
                   "results": results, "paired": paired_rows(results)}
@@ -255,6 +265,7 @@ def main() -> None:
     for name in [n for n in PRODUCT_SECTIONS if n in sections]:
         samples, keep_last = product_samples(name, args)
         rows = evaluate_product(engine, samples, arms=args.arms.split(","), keep_last=keep_last,
+                                through_decoder=args.decode_weights is not None and engine is trained,
                                 **{"segment_tokens": seg, **args.policy})
         results[name] = {f"{ARM_LABELS[arm]} (product)": row for arm, row in rows.items()}
         save()

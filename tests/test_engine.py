@@ -286,6 +286,9 @@ def test_a_reply_without_memory_goes_through_the_base_model(tokenizer):
     assert plain == base.generate(messages, max_new_tokens=6)
     assert read == gm.generate(messages, memory=mem, max_new_tokens=6)
     assert answer_batch(gm, items[:1], max_new_tokens=6, force_reader=True)[0] != plain  # the LoRA kept on
+    assert answer_batch(gm, items, max_new_tokens=6, through_decoder=True) == [plain, read]  # the engine's decoder
+    with pytest.raises(ValueError, match="force_reader"):
+        answer_batch(gm, items, max_new_tokens=6, force_reader=True, through_decoder=True)
     with pytest.raises(ValueError, match="phase must be"), gm.phase("reading"):
         pass
 
@@ -305,7 +308,7 @@ def test_a_shared_write_queue_writes_two_callers_in_one_pass(tokenizer):
 
     from gradmem_agent.write_queue import WriteQueue
 
-    gm = GradMem(make_tiny_llama(len(tokenizer)), tokenizer, name="tiny-llama")
+    gm = GradMem(make_tiny_llama(len(tokenizer)), tokenizer, name="tiny-llama", write_precision="fp32")
     gm.write_config = replace(gm.write_config, batch_size=2, target_accuracy=None)
     queue = WriteQueue(gm, max_wait_s=30)  # the second caller, not the clock, completes the pass
     results: dict = {}

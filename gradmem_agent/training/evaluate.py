@@ -27,11 +27,17 @@ SUMMARY_PREFIX = "Here is a summary of the conversation to date:\n\n"
 
 @torch.no_grad()
 def answer_batch(gm: GradMem, items: Sequence[tuple[torch.Tensor | None, list[dict]]], *, max_new_tokens: int = 24,
-                 batch_size: int = 16, force_reader: bool = False) -> list[str]:
+                 batch_size: int = 16, force_reader: bool = False, through_decoder: bool = False) -> list[str]:
     """Greedy replies for (memory [n*m, d] or None, messages) pairs; left-padded batches.
 
     As in GradMem.generate, a reply that reads no memory goes through the base model; force_reader keeps the
-    trained reader's LoRA on for it too (a diagnostic of what the LoRA alone does)."""
+    trained reader's LoRA on for it too (a diagnostic of what the LoRA alone does). through_decoder: one reply
+    at a time through `GradMem.generate`, i.e. the engine's own decoder (llama.cpp with decode_weights="gguf")."""
+    if through_decoder:
+        if force_reader:
+            raise ValueError("force_reader is a diagnostic of the batched path; GradMem.generate never forces it")
+        return [gm.generate(messages, memory if memory is not None and memory.numel() else None,
+                            max_new_tokens=max_new_tokens) for memory, messages in items]
     stacked = [stack_memory(memory, gm.hidden_size) for memory, _ in items]
     replies = [""] * len(items)
     for reads_memory in (True, False):

@@ -57,9 +57,11 @@ class Asked:
 
 
 def evaluate_product(engine: GradMem, samples: Sequence[Sample], *, arms: Sequence[str] = ARMS,
-                     keep_last: int | None = None, max_new_tokens: int = 24, **policy: Any) -> dict[str, dict]:
+                     keep_last: int | None = None, max_new_tokens: int = 24, through_decoder: bool = False,
+                     **policy: Any) -> dict[str, dict]:
     """Per arm: correct/total over the questions whose facts left the window, with every prediction kept, and
-    the paired comparison of the hybrid against each other arm. `policy`: MemoryPolicy fields."""
+    the paired comparison of the hybrid against each other arm. `policy`: MemoryPolicy fields.
+    through_decoder: replies one by one through the engine's own decoder (answer_batch), not batched."""
     unknown = set(arms) - set(ARMS)
     if unknown:
         raise ValueError(f"unknown arm(s) {sorted(unknown)}; known: {', '.join(ARMS)}")
@@ -70,7 +72,7 @@ def evaluate_product(engine: GradMem, samples: Sequence[Sample], *, arms: Sequen
     rows: dict[str, list[dict]] = {}
     for arm in arms:
         items = [_item(arm, a, asked, digests, engine, max_new_tokens) for a in asked]
-        replies = answer_batch(engine, items, max_new_tokens=max_new_tokens)
+        replies = answer_batch(engine, items, max_new_tokens=max_new_tokens, through_decoder=through_decoder)
         rows[arm] = [{"question": a.question, "answer": a.qa.answer, "reply": r, "correct": is_correct(r, a.qa),
                       "blocks": len(a.ctx.blocks), "recalled": len(a.ctx.recalled),
                       "blocks_after_fact": a.blocks_after_fact} for a, r in zip(asked, replies, strict=True)]
