@@ -46,7 +46,8 @@ def make_tiny_llama(vocab_size: int, seed: int = 0, max_positions: int = 256):
 def tiny_gm(tokenizer):
     from gradmem_agent import GradMem
 
-    return GradMem(make_tiny_llama(len(tokenizer)), tokenizer, name="tiny-llama")
+    # fp32 WRITE: the same numbers on every CPU ("auto" picks bf16 on some; test_speed.py tests that choice)
+    return GradMem(make_tiny_llama(len(tokenizer)), tokenizer, name="tiny-llama", write_precision="fp32")
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +64,13 @@ def real_gm():
 
 def postgres_url() -> str | None:
     return os.environ.get("GRADMEM_TEST_POSTGRES_URL") or None
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path) -> str:
+    """A test's database: a fresh SQLite file, then the test PostgreSQL (skipped where it is not set)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    if not postgres_url():
+        pytest.skip("GRADMEM_TEST_POSTGRES_URL is not set")
+    return postgres_url()

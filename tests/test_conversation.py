@@ -22,7 +22,7 @@ from gradmem_agent.adapter import AdapterConfig, GradMemAdapter
 from gradmem_agent.background import ReadGate, Worker
 from gradmem_agent.policy import DEFAULT_SEGMENT_TOKENS, MemoryPolicy, plan_blocks
 from gradmem_agent.read import prompt_ids
-from tests.conftest import make_tiny_llama, postgres_url
+from tests.conftest import make_tiny_llama
 
 TESTS = Path(__file__).parent
 # read_blocks=None: these tests check the mechanics of every block; choosing blocks has its own tests.
@@ -30,13 +30,9 @@ SMALL = {"recent_tokens": 64, "segment_tokens": 48, "memory_tokens": 4, "steps":
          "read_blocks": None}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'chat.db'}"
-    if not postgres_url():
-        pytest.skip("GRADMEM_TEST_POSTGRES_URL is not set")
-    return postgres_url()
+@pytest.fixture
+def url(store_url: str) -> str:
+    return store_url
 
 
 @pytest.fixture

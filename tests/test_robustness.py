@@ -29,19 +29,15 @@ from gradmem_agent import GradMem, GradMemConversationMemory, MemoryPolicy
 from gradmem_agent.compression import CompressionFailedError
 from gradmem_agent.policy import clean_cut, plan_blocks, recent_start
 from gradmem_agent.recall import recent_window, turn_size
-from tests.conftest import make_tiny_llama, postgres_url
+from tests.conftest import make_tiny_llama
 from tests.test_conversation import chat, conv_for
 
 FP = "test-model@0123abcd"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'robust.db'}"
-    if not postgres_url():
-        pytest.skip("GRADMEM_TEST_POSTGRES_URL is not set")
-    return postgres_url()
+@pytest.fixture
+def url(store_url: str) -> str:
+    return store_url
 
 
 @pytest.fixture

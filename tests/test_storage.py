@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 import threading
 import time
 import uuid
@@ -27,20 +26,15 @@ from gradmem_agent.storage import (
 from gradmem_agent.storage.schema import SCHEMA_VERSION
 from sqlalchemy import create_engine, make_url, text
 
-PG_URL = os.environ.get("GRADMEM_TEST_POSTGRES_URL")
 FP = "test-model@0123abcd"
 
 
 # -- fixtures ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'chat.db'}"
-    if not PG_URL:
-        pytest.skip("GRADMEM_TEST_POSTGRES_URL is not set")
-    return PG_URL
+@pytest.fixture
+def db_url(store_url: str) -> str:
+    return store_url
 
 
 @pytest.fixture
