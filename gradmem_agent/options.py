@@ -17,8 +17,11 @@ OnMismatch = Literal["raise", "rebuild"]  # blocks written by another model or a
 LoraPhases = Literal["write", "both"]  # where an adapter's LoRA is on
 Phase = Literal["write", "read", "plain"]  # what the model is doing (plain: a READ with no memory)
 Precision = Literal["fp32", "bf16"]
+# the WRITE's weights: auto = bf16 for an fp32 model on a CPU that multiplies bf16 natively, else the model's dtype
+WritePrecision = Literal["auto", "fp32", "bf16"]
 CompileMode = Literal["default", "reduce-overhead", "max-autotune"]  # torch.compile of the WRITE step
-DecodeWeights = Literal["fp32", "int8", "gguf"]  # the weights the CPU decoder reads (gguf: through llama.cpp)
+# the weights the CPU decoder reads (gguf: through llama.cpp; auto: gguf where it can be used, else fp32)
+DecodeWeights = Literal["auto", "fp32", "int8", "gguf"]
 
 
 def check_option(value: Any, kind: Any, name: str) -> Any:

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from gradmem_agent import GradMem
-from gradmem_agent.gguf_decode import GgufDecodeError, lora_arrays, rope_permute, write_lora_gguf
+from gradmem_agent.decode import Decoder
+from gradmem_agent.gguf_decode import GgufDecodeError, GgufDecoder, lora_arrays, rope_permute, write_lora_gguf
 from gradmem_agent.read import SamplingConfig
 from tests.conftest import make_tiny_llama
 
@@ -25,6 +26,15 @@ def test_bad_option_combinations_raise_typed_errors(tokenizer):
     with mock.patch.dict(sys.modules, {"llama_cpp": None}), \
             pytest.raises(GgufDecodeError, match=r"pip install .*gradmem-agent\[gguf\]"):
         GradMem(model, tokenizer, decode_weights="gguf")
+
+
+def test_auto_decodes_through_torch_where_llama_cpp_cannot_be_used(tokenizer):
+    model = make_tiny_llama(len(tokenizer))
+    gm = GradMem(model, tokenizer)  # the CPU's fast decoder; no GGUF behind the tiny Llama
+    assert gm.decode_weights == "fp32" and isinstance(gm.decoder, Decoder)
+    with mock.patch.dict(sys.modules, {"llama_cpp": None}):
+        assert GradMem(model, tokenizer).decode_weights == "fp32"
+    assert GradMem(model, tokenizer, fast_decode=False).decoder is None
 
 
 def test_a_model_not_loaded_from_a_gguf_is_refused(tokenizer):
@@ -71,11 +81,24 @@ def engines():
     from gradmem_agent.models import ModelNotFoundError
 
     try:
-        ours = GradMem.from_pretrained(device="cpu", fast_decode=True)
+        ours = GradMem.from_pretrained(device="cpu", fast_decode=True, decode_weights="fp32")
     except ModelNotFoundError as exc:
         pytest.skip(str(exc))
     gguf = GradMem(ours.model, ours.tokenizer, ours.adapter, name=ours.name, decode_weights="gguf")
     return ours, gguf
+
+
+def test_auto_decodes_the_default_model_through_llama_cpp(engines):
+    ours, _ = engines
+    auto = GradMem(ours.model, ours.tokenizer, ours.adapter, name=ours.name)
+    assert auto.decode_weights == "gguf" and isinstance(auto.decoder, GgufDecoder) and auto.decoder._ready
+    with mock.patch.dict(sys.modules, {"llama_cpp": None}):
+        assert GradMem(ours.model, ours.tokenizer, ours.adapter).decode_weights == "fp32"
+    with mock.patch.object(GgufDecoder, "prepare", side_effect=GgufDecodeError("no context")):
+        assert isinstance(GradMem(ours.model, ours.tokenizer, ours.adapter).decoder, Decoder)
+        with pytest.raises(GgufDecodeError, match="no context"):  # asked for by name: the error shows
+            GradMem(ours.model, ours.tokenizer, ours.adapter, decode_weights="gguf").generate(
+                [{"role": "user", "content": "Hi"}], max_new_tokens=2)
 
 
 def _same_prefix(a: list[int], b: list[int]) -> int:

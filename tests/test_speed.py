@@ -8,7 +8,8 @@ import pytest
 import torch
 from transformers import DynamicCache
 
-from gradmem_agent import GradMem
+from gradmem_agent import GradMem, write_model
+from gradmem_agent import engine as engine_module
 from gradmem_agent.decode import shared_prefix
 from gradmem_agent.packed import Int8Linear, int8_kernel_available, quantize_linears
 from gradmem_agent.read import SamplingConfig, generate_ids
@@ -125,7 +126,8 @@ def test_bf16_write_stays_close_to_fp32(tokenizer):
     gm = GradMem(make_tiny_llama(len(tokenizer)), tokenizer, name="tiny-llama", write_precision="bf16")
     text = "The shed key is under the blue flowerpot, and the wifi password is heron-4417."
     bf16 = gm.write(text, steps=2, optimizer="sgd", lr=0.1)[0]
-    fp32 = GradMem(gm.model, tokenizer, name="tiny-llama").write(text, steps=2, optimizer="sgd", lr=0.1)[0]
+    fp32 = GradMem(gm.model, tokenizer, name="tiny-llama", write_precision="fp32").write(
+        text, steps=2, optimizer="sgd", lr=0.1)[0]
     assert not torch.equal(bf16.vectors, fp32.vectors)  # two precisions, not one path twice
     m0 = gm.m0(16)
     cosine = torch.nn.functional.cosine_similarity((bf16.vectors - m0).flatten(), (fp32.vectors - m0).flatten(), 0)
@@ -134,10 +136,36 @@ def test_bf16_write_stays_close_to_fp32(tokenizer):
         GradMem(gm.model, tokenizer, write_precision="fp16")
 
 
+@pytest.mark.parametrize(("machine", "flags", "native"), [
+    ("x86_64", "fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni", True),
+    ("x86_64", "fpu sse2 avx2 amx_bf16 amx_tile", True),
+    ("x86_64", "fpu sse2 avx2 avx512f avx512bw", False),  # oneDNN would emulate bf16: slower than fp32
+    ("aarch64", "fp asimd bf16 i8mm", True),
+    ("aarch64", "fp asimd", False),
+])
+def test_native_bf16_is_read_from_the_cpu_flags(tmp_path, monkeypatch, machine, flags, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\n{'flags' if machine == 'x86_64' else 'Features'}\t: {flags}\n\n")
+    monkeypatch.setattr(write_model.platform, "machine", lambda: machine)
+    assert write_model.cpu_multiplies_bf16.__wrapped__(str(cpuinfo)) is native
+    assert write_model.cpu_multiplies_bf16.__wrapped__(str(tmp_path / "missing")) is False
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_write_precision_is_bf16_only_where_the_cpu_multiplies_it(tokenizer, monkeypatch, native):
+    monkeypatch.setattr(engine_module, "cpu_multiplies_bf16", lambda: native)
+    model = make_tiny_llama(len(tokenizer))
+    gm = GradMem(model, tokenizer, name="tiny-llama")
+    assert gm.write_precision == ("bf16" if native else "fp32")
+    assert gm._write.get().model.dtype == (torch.bfloat16 if native else torch.float32)
+    assert GradMem(model, tokenizer, write_precision="fp32")._write.get().model is model
+    assert GradMem(model.to(torch.bfloat16), tokenizer).write_precision == "fp32"  # already the model's dtype
+
+
 @pytest.mark.model
 def test_default_model_fast_decoder_replies_the_same(default_model_dir):
     eager = GradMem.from_pretrained(fast_decode=False, device="cpu")
-    fast = GradMem.from_pretrained(device="cpu")
+    fast = GradMem.from_pretrained(device="cpu", decode_weights="fp32")
     messages = [{"role": "user", "content": "Name three colours of the sea."}]
     memory = eager.write("My sister Ingrid works at the harbour office in Tromsø.")
     for mem in (None, memory):

@@ -28,7 +28,7 @@ def _switched_write(gm: GradMem, texts: list[str]) -> list[torch.Tensor]:
 @pytest.mark.parametrize("phases", ["write", "both"])
 def test_merged_write_equals_the_lora_switched_write(tokenizer, phases):
     model = make_tiny_llama(len(tokenizer))
-    gm = GradMem(model, tokenizer, lora_adapter(model, tokenizer, phases))
+    gm = GradMem(model, tokenizer, lora_adapter(model, tokenizer, phases), write_precision="fp32")
     merged = gm._write.get().model
     assert merged is not model and not any("lora_" in n for n, _ in merged.named_parameters())
     blocks = gm.write(TEXTS)
@@ -44,7 +44,7 @@ def test_no_adapter_writes_on_the_model_itself(tiny_gm):
 
 def test_a_changed_adapter_is_merged_again(tokenizer):
     model = make_tiny_llama(len(tokenizer))
-    gm = GradMem(model, tokenizer, lora_adapter(model, tokenizer, "write"))
+    gm = GradMem(model, tokenizer, lora_adapter(model, tokenizer, "write"), write_precision="fp32")
     first, first_id = gm._write.get(), gm.adapter_id
     assert gm._write.get() is first
     with torch.no_grad():
@@ -56,7 +56,7 @@ def test_a_changed_adapter_is_merged_again(tokenizer):
 def test_bf16_write_keeps_a_bf16_copy_and_stays_close(tokenizer):
     model = make_tiny_llama(len(tokenizer))
     adapter = lora_adapter(model, tokenizer, "write")
-    gm32 = GradMem(model, tokenizer, adapter)
+    gm32 = GradMem(model, tokenizer, adapter, write_precision="fp32")
     gm16 = GradMem(model, tokenizer, adapter, write_precision="bf16")
     assert gm16._write.get().model.dtype == torch.bfloat16 and model.dtype == torch.float32
     for a, b in zip(gm32.write(TEXTS), gm16.write(TEXTS), strict=True):
@@ -106,8 +106,8 @@ def test_graphed_write_equals_eager_on_a_gpu(tokenizer, steps):
 def test_reads_decode_without_lora_layers_and_reply_as_before(tokenizer, phases):
     model = make_tiny_llama(len(tokenizer))
     adapter = lora_adapter(model, tokenizer, phases)
-    fast = GradMem(model, tokenizer, adapter, fast_decode=True)
-    eager = GradMem(model, tokenizer, adapter, fast_decode=False)
+    fast = GradMem(model, tokenizer, adapter, fast_decode=True, write_precision="fp32")
+    eager = GradMem(model, tokenizer, adapter, fast_decode=False, write_precision="fp32")
     memory = fast.write(TEXT_A)[0]
     for phase in ("read", "plain"):
         used = fast.read_backbone(phase).model
