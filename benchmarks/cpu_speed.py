@@ -2,9 +2,11 @@
 
 1. WRITE one ~256-token block with the shipped adapter: the old path (fp32, LoRA switched on in the shared
    model, logits recomputed in backward), the new fp32 path (LoRA merged into the WRITE's own copy, logits
-   kept) and the new bf16 path (a bf16 merged copy), with how far the bf16 memory is from fp32.
+   kept) and the new bf16 path (a bf16 merged copy; the default where the CPU multiplies bf16 natively), with
+   how far the bf16 memory is from fp32; then where one step's time goes, against its matrix products alone.
 2. Decode tokens/s on the default model: ours eager (transformers `generate`), ours fast (`Decoder`, fp32),
-   ours fast with int8 weights (opt-in), ours through llama.cpp (`decode_weights="gguf"`, opt-in), and plain
+   ours fast with int8 weights (opt-in), ours through llama.cpp (`decode_weights="gguf"`, the default where
+   llama-cpp-python is installed), and plain
    llama.cpp (llama-cpp-python, the `gguf` extra) on the same GGUF and threads; whether each one's greedy
    tokens equal eager's.
    Decode rate = (N - 1) tokens / (time for N tokens - time for 1), so the prompt's prefill is left out.
@@ -90,6 +92,7 @@ def interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, 
 
 def write_section(gm: GradMem, repeat: int) -> dict:
     text = text_of(256, gm, 0)
+    fp32 = GradMem(gm.model, gm.tokenizer, gm.adapter, name=gm.name, write_precision="fp32")
     bf16 = GradMem(gm.model, gm.tokenizer, gm.adapter, name=gm.name, write_precision="bf16")
     blocks = {}
 
@@ -106,7 +109,7 @@ def write_section(gm: GradMem, repeat: int) -> dict:
             blocks[label] = engine.write(text)[0]
         return run
 
-    times = interleaved({"old fp32": old, "new fp32": new("new fp32", gm), "new bf16": new("new bf16", bf16)}, repeat)
+    times = interleaved({"old fp32": old, "new fp32": new("new fp32", fp32), "new bf16": new("new bf16", bf16)}, repeat)
     rows = {}
     for label, runs in times.items():
         rows[label] = {"seconds": round(statistics.median(runs), 3), "runs": [round(t, 3) for t in runs],
@@ -123,8 +126,63 @@ def write_section(gm: GradMem, repeat: int) -> dict:
         "bf16_update_relative_error": float((bf - ref).norm() / ref.norm()),
     }
     print(f"WRITE speed-up over old fp32 (median of paired rounds): {ratios}; {deviation}", flush=True)
-    return {"tokens": blocks["old fp32"].stats.tokens, "paths": rows, "speedup_vs_old": ratios,
-            "deviation": deviation}
+    floor = {label: step_floor(engine, text, repeat) for label, engine in (("fp32", fp32), ("bf16", bf16))}
+    return {"tokens": blocks["old fp32"].stats.tokens, "default": gm.write_precision, "paths": rows,
+            "speedup_vs_old": ratios, "deviation": deviation, "floor": floor}
+
+
+def step_floor(engine: GradMem, text: str, repeat: int) -> dict:
+    """Where one K = 1 WRITE's time goes (the forward with its graph, the backward to the memory, the pass that
+    scores the written memory), against the time of the same matrix products alone, the lower bound of any
+    implementation that multiplies at this CPU's rate: a forward's products, twice for forward + backward
+    (weights are frozen: the backward only multiplies by each weight once)."""
+    config = engine.write_config
+    ids, mask = engine._pad(engine._encode_for_write([text], config.memory_tokens))
+    backbone = engine._write.get()
+    memory = engine.m0(config.memory_tokens).float().unsqueeze(0)
+
+    def parts() -> list[float]:
+        t0 = time.perf_counter()
+        leaf = memory.clone().requires_grad_(True)
+        loss, _, _ = backbone.reconstruction(leaf, ids, mask, padded=False, skip_tokens=config.skip_tokens)
+        t1 = time.perf_counter()
+        torch.autograd.grad(loss.sum(), leaf)
+        t2 = time.perf_counter()
+        with torch.no_grad():
+            backbone.reconstruction(memory, ids, mask, padded=False, skip_tokens=config.skip_tokens)
+        return [t1 - t0, t2 - t1, time.perf_counter() - t2]
+
+    parts()
+    forward, backward, scoring = (statistics.median(p) for p in zip(*[parts() for _ in range(repeat)], strict=True))
+    c = engine.model.config
+    positions = ids.shape[1] + config.memory_tokens
+    kv = c.hidden_size // c.num_attention_heads * c.num_key_value_heads
+    shapes = [(c.hidden_size, c.hidden_size), (c.hidden_size, kv), (c.hidden_size, kv), (c.hidden_size, c.hidden_size),
+              (c.hidden_size, c.intermediate_size), (c.hidden_size, c.intermediate_size),
+              (c.intermediate_size, c.hidden_size)] * c.num_hidden_layers + [(c.hidden_size, c.vocab_size)]
+    inputs = {k: torch.randn(positions, k, dtype=backbone.dtype) for k, _ in shapes}
+    weights = [torch.randn(n, k, dtype=backbone.dtype) for k, n in shapes]
+
+    def products() -> None:
+        for (k, _), w in zip(shapes, weights, strict=True):
+            inputs[k] @ w.T
+
+    products()
+    gemm = statistics.median(_timed(products) for _ in range(repeat))
+    flops = 2 * positions * sum(k * n for k, n in shapes)
+    row = {"forward": round(forward, 3), "backward": round(backward, 3), "scoring": round(scoring, 3),
+           "forward_products_seconds": round(gemm, 3), "forward_gflop": round(flops / 1e9, 1),
+           "products_gflop_per_s": round(flops / gemm / 1e9), "floor_forward_backward": round(2 * gemm, 3)}
+    print(f"WRITE step {backbone.dtype}: forward {forward:.3f} s, backward {backward:.3f} s, scoring {scoring:.3f} s;"
+          f" the matrix products alone {gemm:.3f} s a forward ({row['products_gflop_per_s']} GFLOP/s), so forward +"
+          f" backward cannot take less than {2 * gemm:.3f} s here", flush=True)
+    return row
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 # 2. decode --------------------------------------------------------------------------------------------
@@ -369,7 +427,7 @@ def main() -> None:
     turns = args.turns or (2 if args.quick else 3)
     reply_tokens = args.reply_tokens or (8 if args.quick else 32)
 
-    gm = GradMem.from_pretrained(device="cpu", fast_decode=True)
+    gm = GradMem.from_pretrained(device="cpu", fast_decode=True, decode_weights="fp32")  # torch's fast decoder
     eager = GradMem.from_pretrained(device="cpu", fast_decode=False)
     int8 = GradMem.from_pretrained(device="cpu", decode_weights="int8")  # its own model: its layers get swapped
     gguf = gguf_engine(gm)  # gm's model and adapter, replies through llama.cpp
@@ -379,6 +437,7 @@ def main() -> None:
     stamp = dt.datetime.now(dt.timezone.utc)
     report: dict = {"benchmark": "cpu_speed", "date": stamp.isoformat(timespec="seconds"), "machine": machine(),
                     "model": gm.name, "adapter": gm.adapter_id, "quick": args.quick,
+                    "defaults": {"write_precision": gm.write_precision, "decode_weights": "gguf" if gguf else "fp32"},
                     "latency_reply_tokens": reply_tokens, "load_average_at_start": _load()}
     print(json.dumps(report["machine"]), flush=True)
     name = f"cpu_speed-{stamp:%Y-%m-%d}-cpu{torch.get_num_threads()}{'-quick' if args.quick else ''}"

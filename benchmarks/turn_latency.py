@@ -73,7 +73,8 @@ def history_row(engine: GradMem, history: int, turns: int, max_reply: int, direc
     messages = chat(history, engine)
     questions = [f"What is the code for locker {i * 7 % max(1, len(messages) // 2)}?" for i in range(turns)]
     rows = []
-    conv = GradMemConversationMemory(f"h{history}", engine, url=f"sqlite:///{directory}/h{history}.db")
+    tag = f"h{history}-{engine.decode_weights}"
+    conv = GradMemConversationMemory(tag, engine, url=f"sqlite:///{directory}/{tag}.db")
     start = time.perf_counter()
     conv.add_messages(messages)
     conv.wait()
@@ -102,6 +103,7 @@ def history_row(engine: GradMem, history: int, turns: int, max_reply: int, direc
         rows.append({"history_tokens": history, "arm": "whole text", "turns": 0,
                      "skipped": f"{whole} positions do not fit the model's {engine.max_positions}"})
     for row in rows:
+        row["decode_weights"] = engine.decode_weights
         print(json.dumps(row), flush=True)
     return rows
 
@@ -114,11 +116,15 @@ def plot(report: dict, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for arm in ("memory (respond)", "whole text"):
-        rows = [r for r in report["rows"] if r["arm"] == arm and r.get("turns")]
-        if rows:
-            ax.plot([r["history_tokens"] for r in rows], [r["p50_s"] for r in rows], marker="o", label=f"{arm} p50")
-            ax.plot([r["history_tokens"] for r in rows], [r["p95_s"] for r in rows], marker="x", linestyle=":",
-                    label=f"{arm} p95")
+        for weights in dict.fromkeys(r.get("decode_weights", "") for r in report["rows"]):
+            rows = [r for r in report["rows"] if r["arm"] == arm and r.get("turns")
+                    and r.get("decode_weights", "") == weights]
+            label = f"{arm}, {weights}" if weights else arm
+            if rows:
+                ax.plot([r["history_tokens"] for r in rows], [r["p50_s"] for r in rows], marker="o",
+                        label=f"{label} p50")
+                ax.plot([r["history_tokens"] for r in rows], [r["p95_s"] for r in rows], marker="x", linestyle=":",
+                        label=f"{label} p95")
     ax.set_xscale("log")
     ax.set_xlabel("history tokens")
     ax.set_ylabel("seconds per turn")
@@ -135,11 +141,15 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--reply-tokens", type=int, default=16)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--decode-weights", default="auto",
+                        help="decoders to time side by side, e.g. fp32,gguf (GradMem's decode_weights; default: auto)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     engine = GradMem.from_pretrained(device=args.device)
+    engines = [GradMem(engine.model, engine.tokenizer, engine.adapter, name=engine.name, decode_weights=weights)
+               for weights in args.decode_weights.split(",")] if args.decode_weights != "auto" else [engine]
     stamp = dt.datetime.now(dt.timezone.utc)
     device = str(engine.device)
     machine = {"platform": platform.platform(), "torch": torch.__version__, "device": device,
@@ -148,10 +158,12 @@ def main() -> None:
     name = machine["gpu"].split()[1].lower() if machine["gpu"] else f"cpu{torch.get_num_threads()}"
     out = args.out or Path(__file__).parent / "results" / f"turn_latency-{stamp:%Y-%m-%d}-{name}.json"
     report = {"benchmark": "turn_latency", "date": stamp.isoformat(timespec="seconds"), "machine": machine,
-              "adapter": engine.adapter_id, "reply_tokens": args.reply_tokens, "rows": []}
+              "adapter": engine.adapter_id, "write_precision": engine.write_precision,
+              "reply_tokens": args.reply_tokens, "rows": []}
     with tempfile.TemporaryDirectory() as directory:
         for history in (int(h) for h in args.histories.split(",")):
-            report["rows"] += history_row(engine, history, args.turns, args.reply_tokens, Path(directory))
+            for one in engines:
+                report["rows"] += history_row(one, history, args.turns, args.reply_tokens, Path(directory))
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(report, indent=1) + "\n")
     try:
