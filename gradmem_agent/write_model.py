@@ -29,7 +29,7 @@ BF16_FLAGS = {"x86_64": {"avx512_bf16", "amx_bf16"}, "aarch64": {"bf16"}}
 
 @functools.cache
 def cpu_multiplies_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
-    """Whether this CPU multiplies bf16 natively, where a bf16 WRITE is ~1.6x faster than fp32 (docs/speed.md).
+    """Whether this CPU multiplies bf16 natively, where a bf16 WRITE is faster than fp32 (docs/speed.md).
     False where it cannot tell (no /proc/cpuinfo): oneDNN emulates bf16 elsewhere, slower than fp32."""
     wanted = BF16_FLAGS.get(platform.machine().lower(), set())
     try:
