@@ -167,8 +167,7 @@ def step_floor(engine: GradMem, text: str, repeat: int) -> dict:
         for (k, _), w in zip(shapes, weights, strict=True):
             inputs[k] @ w.T
 
-    products()
-    gemm = statistics.median(_timed(products) for _ in range(repeat))
+    gemm = statistics.median(interleaved({"products": products}, repeat)["products"])
     flops = 2 * positions * sum(k * n for k, n in shapes)
     row = {"forward": round(forward, 3), "backward": round(backward, 3), "scoring": round(scoring, 3),
            "forward_products_seconds": round(gemm, 3), "forward_gflop": round(flops / 1e9, 1),
@@ -177,12 +176,6 @@ def step_floor(engine: GradMem, text: str, repeat: int) -> dict:
           f" the matrix products alone {gemm:.3f} s a forward ({row['products_gflop_per_s']} GFLOP/s), so forward +"
           f" backward cannot take less than {2 * gemm:.3f} s here", flush=True)
     return row
-
-
-def _timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 # 2. decode --------------------------------------------------------------------------------------------
